@@ -1,0 +1,40 @@
+"""The errors nnlite raises when it is used wrongly.
+
+Each one is also the built-in exception a Python user expects (a shape error is a ``ValueError``, a
+dtype error a ``TypeError``, backward before forward a ``RuntimeError``), so ``except ValueError``
+keeps working. All share :class:`NnliteError`, which lets a :class:`~nnlite.Sequential` say at which
+layer (its index path, as in ``named_parameters``) the error happened.
+"""
+
+from __future__ import annotations
+
+
+class NnliteError(Exception):
+    """Base of nnlite's errors: a message, and where inside a Sequential it happened.
+
+    ``path`` is the index path of the failing layer inside nested Sequentials, outermost first, e.g.
+    ``(1, 3)`` for layer 3 of the Sequential at index 1. It is empty outside a Sequential.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: tuple[int, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.path:
+            return self.message
+        where = ".".join(str(index) for index in self.path)
+        return f"Sequential layer {where}: {self.message}"
+
+
+class ShapeError(NnliteError, ValueError):
+    """An array had a shape the layer or loss that received it cannot take."""
+
+
+class DTypeError(NnliteError, TypeError):
+    """A value could not be used as a float array (see :func:`nnlite.as_float_array`)."""
+
+
+class StateError(NnliteError, RuntimeError):
+    """A call came in the wrong order, e.g. ``backward`` before ``forward``."""

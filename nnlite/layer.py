@@ -1,0 +1,180 @@
+"""Layer: the contract every layer keeps.
+
+A layer is a map y = f(x) that knows its own derivative. A subclass writes two methods:
+
+- ``forward(x) -> y``: compute y, and cache on ``self`` what backward will need;
+- ``backward(grad_y) -> grad_x``: given dL/dy, add dL/d(parameter) into each ``parameter.grad``
+  and return dL/dx.
+
+Everything else is the base class's plumbing, so a layer's own code is only its math:
+
+- Parameters are found, not registered: any attribute holding a :class:`~nnlite.Parameter` (or a
+  layer, or a list or tuple of layers, whose parameters are then included under a dotted name).
+- Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is created, with
+  the boundary checks: the input is converted by the dtype rule (:func:`nnlite.as_float_array`);
+  backward before forward is a :class:`~nnlite.errors.StateError`; ``grad_y`` must have the shape of
+  the last output, and backward must return a ``grad_x`` of the shape of the last input. A subclass
+  that calls ``super().forward(x)`` is checked once, not twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from nnlite._validation import FloatArray, as_float_array, describe, label
+from nnlite.errors import ShapeError, StateError
+from nnlite.parameter import Parameter
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+class Layer:
+    """Base class of every layer: y = f(x), with backward grad_x = (dy/dx)^T grad_y.
+
+    Subclass it and write ``forward`` and ``backward``; calling the layer runs ``forward``.
+    ``super().__init__()`` is welcome but not required.
+
+    Gradients accumulate: each ``backward`` call *adds* into ``parameter.grad`` (``+=``), as in
+    PyTorch, so several batches can be summed before an update. Call ``zero_grad()`` to reset.
+    ``forward`` and ``backward`` must not modify their argument in place.
+
+    Example:
+        >>> class Square(Layer):
+        ...     '''y = x ** 2'''
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x**2
+        ...     def backward(self, grad_y):
+        ...         return grad_y * 2 * self.x  # dy/dx = 2x
+        >>> Square()([[3.0]])
+        array([[9.]])
+    """
+
+    # Shapes seen by the last successful forward, set by the wrapper. Class-level defaults, so a
+    # subclass that never calls super().__init__() still has them.
+    _input_shape: tuple[int, ...] | None = None
+    _output_shape: tuple[int, ...] | None = None
+    _inside_call: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.forward = _checked_forward(vars(cls)["forward"])  # type: ignore[method-assign]
+        if "backward" in vars(cls):
+            cls.backward = _checked_backward(vars(cls)["backward"])  # type: ignore[method-assign]
+
+    def forward(self, x: FloatArray) -> FloatArray:
+        """y = f(x); cache what backward needs. Subclasses implement this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
+
+    def backward(self, grad_y: FloatArray) -> FloatArray:
+        """grad_x = dL/dx from grad_y = dL/dy, adding into parameter grads (subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_y)")
+
+    def __call__(self, x: ArrayLike) -> FloatArray:
+        """Run forward: ``layer(x)`` is ``layer.forward(x)``."""
+        return self.forward(x)  # type: ignore[arg-type]  # the wrapper converts x
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(name, parameter)`` for every parameter, in attribute order, each object once.
+
+        Names are dotted paths: ``"weight"`` for an attribute, ``"block.weight"`` for a parameter of
+        a layer held in attribute ``block``, ``"blocks.0.weight"`` for a list of layers.
+        """
+        seen: set[int] = set()
+        for name, parameter in self._walk_parameters(prefix):
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                yield name, parameter
+
+    def _walk_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Layer):
+                yield from value._walk_parameters(f"{prefix}{name}.")
+            elif isinstance(value, (list, tuple)):
+                for index, item in enumerate(value):
+                    if isinstance(item, Layer):
+                        yield from item._walk_parameters(f"{prefix}{name}.{index}.")
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter of this layer and the layers it holds, each once."""
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """The number of trainable scalars."""
+        return sum(parameter.size for parameter in self.parameters())
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to zero, in place."""
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def extra_repr(self) -> str:
+        """The constructor arguments shown in ``repr`` (empty by default)."""
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _checked_forward(forward: _Method) -> _Method:
+    """Wrap a subclass's forward with the dtype rule and the shape bookkeeping backward checks."""
+
+    @functools.wraps(forward)
+    def checked(self: Layer, x: Any) -> FloatArray:
+        if self._inside_call:  # super().forward(x) from a subclass: the outer call checks
+            return forward(self, x)  # type: ignore[no-any-return]
+        x = as_float_array(x, self, "input")
+        self._output_shape = None  # a forward that fails leaves nothing for backward to use
+        self._inside_call = True
+        try:
+            y = forward(self, x)
+        finally:
+            self._inside_call = False
+        if not isinstance(y, np.ndarray):
+            raise TypeError(f"{label(self)}.forward must return an ndarray, returned {describe(y)}")
+        self._input_shape, self._output_shape = x.shape, y.shape
+        return y
+
+    return checked  # type: ignore[return-value]
+
+
+def _checked_backward(backward: _Method) -> _Method:
+    """Wrap a subclass's backward with the order, dtype and shape checks."""
+
+    @functools.wraps(backward)
+    def checked(self: Layer, grad_y: Any) -> FloatArray:
+        if self._inside_call:
+            return backward(self, grad_y)  # type: ignore[no-any-return]
+        if self._output_shape is None:
+            raise StateError(
+                f"{label(self)}.backward() was called before forward(): run forward on a batch "
+                "first"
+            )
+        grad_y = as_float_array(grad_y, self, "grad_y")
+        if grad_y.shape != self._output_shape:
+            raise ShapeError(
+                f"{label(self)}.backward expects grad_y of the output's shape "
+                f"{self._output_shape}, got {grad_y.shape}"
+            )
+        self._inside_call = True
+        try:
+            grad_x = backward(self, grad_y)
+        finally:
+            self._inside_call = False
+        if not isinstance(grad_x, np.ndarray) or grad_x.shape != self._input_shape:
+            got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
+            raise ShapeError(
+                f"{label(self)}.backward must return grad_x of the input's shape "
+                f"{self._input_shape}, returned {got}"
+            )
+        return grad_x
+
+    return checked  # type: ignore[return-value]

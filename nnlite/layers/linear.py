@@ -1,0 +1,110 @@
+"""Linear: the affine map y = x @ W + b of equations 2 and 4."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from nnlite._validation import FloatArray, check_features
+from nnlite.layer import Layer
+from nnlite.parameter import Parameter
+from nnlite.random import RngLike
+
+
+class Linear(Layer):
+    """y = x @ W + b, with W of shape (in_features, out_features) (eq. 2 and 4).
+
+    The weight is laid out (in, out), as in the derivation (H = X W1), so the forward is one matrix
+    product with no transpose.
+
+    Args:
+        in_features: width of each input row.
+        out_features: width of each output row.
+        bias: add a learned bias b. The derivation's network has none: it appends a column of ones
+            instead (see :class:`BiasAppend`).
+        rng: seed or ``np.random.Generator`` for the initial values; the same seed gives the same
+            layer. numpy's global random state is never used.
+        dtype: float64 (default) or float32; the parameters' dtype.
+
+    Shape:
+        x: (N, in_features) -> y: (N, out_features).
+
+    Attributes:
+        weight: Parameter of shape (in_features, out_features), uniform in +-1/sqrt(in_features).
+        bias: Parameter of shape (out_features,), same init, or None when ``bias=False``.
+
+    Raises:
+        ValueError: a width is not a positive int. TypeError: dtype is not float32 or float64.
+        ShapeError: (at forward) x is not (N, in_features).
+
+    Example:
+        >>> layer = Linear(3, 2, rng=0)
+        >>> layer(np.ones((4, 3))).shape
+        (4, 2)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        bias: bool = True,
+        rng: RngLike = None,
+        dtype: DTypeLike = np.float64,
+    ) -> None:
+        super().__init__()
+        self.in_features = _positive_int("in_features", in_features)
+        self.out_features = _positive_int("out_features", out_features)
+        self.dtype = _float_dtype(dtype)
+        generator = np.random.default_rng(rng)
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = Parameter(
+            generator.uniform(-bound, bound, (in_features, out_features)).astype(self.dtype)
+        )
+        self.bias = (
+            Parameter(generator.uniform(-bound, bound, out_features).astype(self.dtype))
+            if bias
+            else None
+        )
+
+    def forward(self, x: FloatArray) -> FloatArray:
+        """y = x @ W + b."""
+        check_features(self, x, self.in_features)
+        self.x = x  # dL/dW needs the input
+        y = x @ self.weight.data
+        if self.bias is not None:
+            y += self.bias.data
+        return y
+
+    def backward(self, grad_y: FloatArray) -> FloatArray:
+        """dL/dW += x^T grad_y, dL/db += sum_i grad_y[i], and return dL/dx = grad_y W^T."""
+        self.weight.grad += self.x.T @ grad_y  # eq. 7: sum over samples i of grad_y[i] * x[i, k]
+        if self.bias is not None:
+            self.bias.grad += grad_y.sum(axis=0)
+        return grad_y @ self.weight.data.T  # eq. 9: the W2[l] factor, for every hidden unit l
+
+    def extra_repr(self) -> str:
+        text = f"in_features={self.in_features}, out_features={self.out_features}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.dtype != np.float64:
+            text += f", dtype={self.dtype}"
+        return text
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Linear expects {name} to be a positive int, got {value!r}")
+    return int(value)
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"Linear expects dtype float32 or float64, got {dtype!r}")
+    return resolved  # type: ignore[return-value]

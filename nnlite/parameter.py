@@ -1,0 +1,59 @@
+"""Parameter: a trainable array and the gradient that backward accumulates into it."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from nnlite._validation import FloatArray, as_float_array
+
+
+class Parameter:
+    """A trainable tensor: ``data`` and its gradient ``grad``, of the same shape and dtype.
+
+    A layer holds its parameters as plain attributes (``self.weight = Parameter(...)``); that is all
+    it takes for ``Layer.parameters()`` to find them. ``backward`` adds into ``grad`` (``+=``) so
+    gradients accumulate over calls until ``zero_grad()``.
+
+    Args:
+        data: the initial values, converted by nnlite's dtype rule (float32 stays float32, lists and
+            integers become float64) and copied, so the caller's array is never trained in place.
+
+    Attributes:
+        data: the values, an ndarray.
+        grad: dL/d(data), same shape and dtype, zeros at creation.
+
+    Example:
+        >>> p = Parameter([[1.0, 2.0]])
+        >>> p.grad
+        array([[0., 0.]])
+    """
+
+    def __init__(self, data: ArrayLike) -> None:
+        self.data: FloatArray = np.array(as_float_array(data, self, "data"), copy=True)
+        self.grad: FloatArray = np.zeros_like(self.data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``data`` (and of ``grad``)."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        """The dtype of ``data`` (and of ``grad``)."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of scalars in ``data``."""
+        return self.data.size
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to zero in place (the array object is kept)."""
+        self.grad.fill(0)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}, dtype={self.dtype}"
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.extra_repr()})"

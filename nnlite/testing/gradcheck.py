@@ -1,0 +1,390 @@
+"""check_gradients: compare a layer's (or loss's) backward with finite differences.
+
+How the comparison works, for one scalar v (an input element or a parameter element):
+
+1. The layer is reduced to a scalar f = sum(grad_y * y): its derivative df/dv is exactly what
+   backward computes for v, given the upstream gradient grad_y (random, so a backward that ignores
+   grad_y cannot pass).
+2. f is evaluated at v - 2h, v - h, v + h, v + 2h, with h a power of two near eps^(1/4) max(1, |v|).
+   Differences of the outputs are taken before they are summed, so outputs that v does not touch
+   cancel exactly and add no rounding noise.
+3. From these: two central differences D(h) and D(2h), their Richardson extrapolation
+   R = D(h) + (D(h) - D(2h)) / 3 (the numeric gradient reported), and second-order one-sided
+   differences F (from v, v + h, v + 2h) and B (from v, v - h, v - 2h).
+4. The tolerance is an estimate of the finite-difference error, not a fixed guess: the truncation
+   error is measured as |D(h) - D(2h)| (about three times D(h)'s own error, and far above R's), and
+   the rounding error is bounded by eps / h times the size of the terms that were differenced (and
+   one subnormal step per output, where values underflow). A
+   safety factor covers the estimate being an estimate.
+5. The analytic value passes when it lies within the tolerance of the interval spanned by R, F
+   and B. For a smooth function the three agree to within the truncation error, so the interval adds
+   nothing; next to a kink (ReLU or |x| at 0) F and B are the two one-sided slopes, and any value
+   between them, the subgradient convention a layer picks, is accepted instead of failing by chance.
+
+In float64 this tolerance is around 1e-8 of the gradient (less for linear layers), so a backward
+that is off by a relative 1e-6 is caught, far below the 1e-3 relative tolerance PyTorch's gradcheck
+uses by default.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from nnlite._validation import FloatArray, as_float_array, label
+from nnlite.layer import Layer
+from nnlite.losses import Loss
+from nnlite.random import RngLike
+
+SAFETY = 4.0
+"""How far beyond the estimated finite-difference error a mismatch must go to count as a failure."""
+
+
+@dataclass(frozen=True)
+class TensorCheck:
+    """The comparison for one tensor (the input, one parameter, or a loss's prediction).
+
+    Attributes:
+        name: "input", a parameter's name as in ``named_parameters`` ("0.weight"), or "prediction".
+        shape: the tensor's shape.
+        max_abs_error: the largest |analytic - numeric| over the elements (measured from the
+            interval of finite-difference estimates, see the module docstring).
+        max_rel_error: the largest abs error / max(|analytic|, |numeric|), 0 where both are 0.
+        worst_index: the element that exceeds its tolerance most (or comes closest to it).
+        analytic: backward's value at ``worst_index``.
+        numeric: the finite-difference value at ``worst_index``.
+        tolerance: the allowed error at ``worst_index``.
+        n_failed: how many elements exceed their tolerance.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple[int, ...]
+    analytic: float
+    numeric: float
+    tolerance: float
+    n_failed: int
+
+    @property
+    def passed(self) -> bool:
+        """True when every element is within its tolerance."""
+        return self.n_failed == 0
+
+    def describe_failure(self) -> str:
+        """A few lines saying what is wrong, where, and by how much."""
+        size = math.prod(self.shape)
+        what = "input" if self.name == "input" else f"parameter '{self.name}'"
+        if self.name == "prediction":
+            what = "prediction"
+        error = abs(self.analytic - self.numeric)
+        return (
+            f"gradient of the {what} is wrong: {self.n_failed} of {size} elements differ from "
+            f"finite differences\n"
+            f"  worst at index {self.worst_index}: analytic {self.analytic:.10g}, "
+            f"numeric {self.numeric:.10g}\n"
+            f"  error {error:.3g} (relative {_relative(error, self.analytic, self.numeric):.3g}), "
+            f"allowed {self.tolerance:.3g} (the estimated finite-difference error)"
+        )
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """What ``check_gradients`` found: one :class:`TensorCheck` per tensor.
+
+    ``str(report)`` is a small table; ``report.passed`` is True when every tensor passed (a report
+    returned by ``check_gradients`` always has passed: a failure raises instead).
+    """
+
+    subject: str
+    tensors: tuple[TensorCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when every tensor passed."""
+        return all(tensor.passed for tensor in self.tensors)
+
+    @property
+    def max_abs_error(self) -> float:
+        """The largest abs error over all tensors."""
+        return max((t.max_abs_error for t in self.tensors), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        """The largest relative error over all tensors."""
+        return max((t.max_rel_error for t in self.tensors), default=0.0)
+
+    def __getitem__(self, name: str) -> TensorCheck:
+        """The check of the tensor called ``name`` ("input", "0.weight", ...)."""
+        for tensor in self.tensors:
+            if tensor.name == name:
+                return tensor
+        raise KeyError(
+            f"no tensor {name!r} in this report; it has {[t.name for t in self.tensors]}"
+        )
+
+    def __str__(self) -> str:
+        width = max([len(t.name) for t in self.tensors] + [6])
+        lines = [
+            f"gradient check of {self.subject}: {'passed' if self.passed else 'FAILED'}",
+            f"  {'tensor':<{width}}  {'shape':<12}  {'max abs err':>11}  {'max rel err':>11}",
+        ]
+        for t in self.tensors:
+            status = "" if t.passed else f"  FAILED ({t.n_failed} elements)"
+            lines.append(
+                f"  {t.name:<{width}}  {t.shape!s:<12}  {t.max_abs_error:>11.2e}  "
+                f"{t.max_rel_error:>11.2e}{status}"
+            )
+        return "\n".join(lines)
+
+
+@overload
+def check_gradients(
+    subject: Layer, x: ArrayLike, /, *, grad_y: ArrayLike | None = None, rng: RngLike = 0
+) -> GradientReport: ...
+@overload
+def check_gradients(
+    subject: Loss, prediction: ArrayLike, target: ArrayLike, /
+) -> GradientReport: ...
+def check_gradients(
+    subject: Layer | Loss,
+    x: ArrayLike,
+    target: ArrayLike | None = None,
+    /,
+    *,
+    grad_y: ArrayLike | None = None,
+    rng: RngLike = 0,
+) -> GradientReport:
+    """Check backward against central finite differences, for the input and every parameter.
+
+    ``check_gradients(layer, x)`` checks dL/dx and dL/d(every parameter) of a layer (a Sequential
+    too) with L = sum(grad_y * layer(x)); ``check_gradients(loss, prediction, target)`` checks a
+    loss's dL/dprediction. Everything runs in float64 on copies: the layer's parameters, gradients
+    and cached values are left exactly as they were. The tolerance of each element is derived from
+    an estimate of its finite-difference error; see :mod:`nnlite.testing.gradcheck`.
+
+    Args:
+        subject: a Layer (or Sequential) or a Loss.
+        x: the input batch (for a loss: the prediction).
+        target: for a loss only, the target.
+        grad_y: for a layer only, the upstream gradient dL/dy; random normal when not given.
+        rng: seed or Generator for the random ``grad_y`` (default 0: the same check every run).
+
+    Returns:
+        A :class:`GradientReport` (max abs and relative error per tensor) when every gradient
+        agrees.
+
+    Raises:
+        AssertionError: some gradient disagrees; the message names the tensor (input, parameter name
+            or prediction), the worst index, the analytic and numeric values, the error and the
+            tolerance.
+        TypeError: the arguments do not fit the subject.
+
+    Example:
+        >>> import nnlite as nl
+        >>> report = check_gradients(nl.Linear(3, 2, rng=0), np.ones((4, 3)))
+        >>> [t.name for t in report.tensors]
+        ['input', 'weight', 'bias']
+    """
+    if isinstance(subject, Loss):
+        if target is None:
+            raise TypeError("check_gradients(loss, prediction, target) needs the target")
+        if grad_y is not None:
+            raise TypeError(
+                "check_gradients(loss, ...) takes no grad_y: a loss is the end of the chain"
+            )
+        return _check_loss(subject, x, target)
+    if isinstance(subject, Layer):
+        if target is not None:
+            raise TypeError("check_gradients(layer, x) takes no target; pass grad_y= to set dL/dy")
+        return _check_layer(subject, x, grad_y, rng)
+    raise TypeError(f"check_gradients expects a Layer or a Loss, got a {type(subject).__name__}")
+
+
+def _check_layer(
+    layer: Layer, x: ArrayLike, grad_y: ArrayLike | None, rng: RngLike
+) -> GradientReport:
+    subject = label(layer)
+    layer = _float64_copy(layer)
+    x64 = _float64_copy_of(as_float_array(x, layer, "input"))
+    y = layer(x64)
+    weights: FloatArray
+    if grad_y is None:
+        weights = np.random.default_rng(rng).standard_normal(y.shape)
+    else:
+        weights = _float64_copy_of(as_float_array(grad_y, layer, "grad_y"))
+        if weights.shape != y.shape:
+            raise ValueError(
+                f"check_gradients: grad_y must have the output's shape {y.shape}, "
+                f"got {weights.shape}"
+            )
+
+    layer.zero_grad()
+    analytic: dict[str, FloatArray] = {"input": _float64_copy_of(layer.backward(weights))}
+    named = list(layer.named_parameters())
+    analytic.update({name: parameter.grad.copy() for name, parameter in named})
+
+    def evaluate() -> FloatArray:
+        return layer(x64)
+
+    y0 = evaluate()
+    tensors = [("input", x64)] + [(name, parameter.data) for name, parameter in named]
+    checks = tuple(
+        _compare(name, values, analytic[name], evaluate, weights, y0) for name, values in tensors
+    )
+    return _finish(GradientReport(subject, checks))
+
+
+def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> GradientReport:
+    subject = label(loss)
+    loss = copy.deepcopy(loss)
+    prediction64 = _float64_copy_of(as_float_array(prediction, loss, "prediction"))
+    target64 = _float64_copy_of(as_float_array(target, loss, "target"))
+    loss(prediction64, target64)
+    analytic = np.array(loss.backward(), dtype=np.float64)
+
+    def evaluate() -> FloatArray:
+        return np.array(loss(prediction64, target64))
+
+    check = _compare("prediction", prediction64, analytic, evaluate, np.ones(()), evaluate())
+    return _finish(GradientReport(subject, (check,)))
+
+
+def _finish(report: GradientReport) -> GradientReport:
+    if not report.passed:
+        failures = "\n".join(t.describe_failure() for t in report.tensors if not t.passed)
+        raise AssertionError(f"check_gradients({report.subject}) failed:\n{failures}\n\n{report}")
+    return report
+
+
+def _compare(
+    name: str,
+    values: FloatArray,
+    analytic: FloatArray,
+    evaluate: Callable[[], FloatArray],
+    weights: FloatArray,
+    y0: FloatArray,
+) -> TensorCheck:
+    """Estimate d(sum(weights * y))/d(values[i]) for every i and compare with ``analytic``."""
+    precision = np.finfo(np.result_type(y0.dtype, np.float32))  # of the layer's arithmetic
+    numeric = np.empty(values.shape)
+    error = np.empty(values.shape)
+    tolerance = np.empty(values.shape)
+    for index in np.ndindex(values.shape):
+        estimate = _estimate(values, index, evaluate, weights, y0, precision)
+        numeric[index] = estimate.value
+        error[index] = estimate.distance(float(analytic[index]))
+        tolerance[index] = estimate.tolerance
+    scale = np.maximum(np.abs(analytic), np.abs(numeric))
+    relative = np.divide(error, scale, out=np.zeros_like(error), where=scale > 0)
+    excess = np.divide(error, tolerance, out=np.full_like(error, np.inf), where=tolerance > 0)
+    excess[error == 0] = 0.0
+    worst = (
+        tuple(int(i) for i in np.unravel_index(np.argmax(excess), values.shape))
+        if values.size
+        else ()
+    )
+    return TensorCheck(
+        name=name,
+        shape=values.shape,
+        max_abs_error=float(error.max(initial=0.0)),
+        max_rel_error=float(relative.max(initial=0.0)),
+        worst_index=worst,
+        analytic=float(analytic[worst]) if values.size else 0.0,
+        numeric=float(numeric[worst]) if values.size else 0.0,
+        tolerance=float(tolerance[worst]) if values.size else 0.0,
+        n_failed=int(np.count_nonzero(error > tolerance)),
+    )
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    """Finite-difference estimates of one partial derivative, and the error allowed around them."""
+
+    value: float  # Richardson-extrapolated central difference
+    low: float  # the interval spanned by the central and the two one-sided estimates
+    high: float
+    tolerance: float
+
+    def distance(self, analytic: float) -> float:
+        """How far ``analytic`` lies outside [low, high] (0 inside)."""
+        return max(self.low - analytic, analytic - self.high, 0.0)
+
+
+def _estimate(
+    values: FloatArray,
+    index: tuple[int, ...],
+    evaluate: Callable[[], FloatArray],
+    weights: FloatArray,
+    y0: FloatArray,
+    precision: np.finfo[np.floating[Any]],
+) -> _Estimate:
+    eps = float(precision.eps)
+    v = float(values[index])
+    h = _step(v, eps)
+    outputs = {}
+    for k in (-2, -1, 1, 2):
+        values[index] = v + k * h
+        outputs[k] = evaluate()
+    values[index] = v  # restored exactly: assigned, not un-added
+
+    def weighted(difference: FloatArray) -> float:
+        return float(np.sum(weights * difference))
+
+    central_h = weighted(outputs[1] - outputs[-1]) / (2 * h)
+    central_2h = weighted(outputs[2] - outputs[-2]) / (4 * h)
+    richardson = central_h + (central_h - central_2h) / 3
+    # Second-order one-sided differences, -3 f(0) + 4 f(h) - f(2h), as differences from f(0).
+    forward = weighted(4 * (outputs[1] - y0) - (outputs[2] - y0)) / (2 * h)
+    backward = weighted(4 * (y0 - outputs[-1]) - (y0 - outputs[-2])) / (2 * h)
+
+    truncation = abs(central_h - central_2h)
+    size = np.maximum.reduce([np.abs(y0)] + [np.abs(out) for out in outputs.values()])
+    rounding = eps / h * (float(np.sum(np.abs(weights) * size)) + abs(v * richardson))
+    # Below the smallest normal number precision is absolute: each output may be off by a step.
+    rounding += y0.size * float(precision.smallest_subnormal) / h
+    estimates = (richardson, forward, backward)
+    return _Estimate(
+        value=richardson,
+        low=min(estimates),
+        high=max(estimates),
+        tolerance=SAFETY * (truncation + rounding),
+    )
+
+
+def _step(v: float, eps: float) -> float:
+    """A power of two near eps^(1/4) max(1, |v|): v +- h and v +- 2h are then exact in binary.
+
+    eps^(1/4) (about 1.2e-4 in float64) keeps the rounding error, of order eps / h, four orders of
+    magnitude below the truncation error the tolerance is built from (of order h^2), so rounding
+    cannot fake a failure, while the tolerance stays far below a relative error of 1e-6.
+    """
+    return float(2.0 ** round(math.log2(eps**0.25 * max(1.0, abs(v)))))
+
+
+def _relative(error: float, a: float, b: float) -> float:
+    scale = max(abs(a), abs(b))
+    return error / scale if scale > 0 else 0.0
+
+
+def _float64_copy_of(array: FloatArray) -> FloatArray:
+    return np.array(array, dtype=np.float64, copy=True)
+
+
+def _float64_copy(layer: Any) -> Any:
+    """A deep copy of the layer whose parameters (data and grad) are float64."""
+    clone = copy.deepcopy(layer)
+    for _, parameter in clone.named_parameters():
+        parameter.data = _float64_copy_of(parameter.data)
+        parameter.grad = np.zeros_like(parameter.data)
+    return clone
+
+
+__all__: Sequence[str] = ["GradientReport", "TensorCheck", "check_gradients"]
