@@ -20,6 +20,8 @@ _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def label(owner: object) -> str:
     """The short name of a layer or loss used in messages, e.g. ``Linear(in_features=3, ...)``."""
+    if isinstance(owner, str):
+        return owner
     extra_repr = getattr(owner, "extra_repr", None)
     if callable(extra_repr):
         return f"{type(owner).__name__}({extra_repr()})"

@@ -30,7 +30,7 @@ class Parameter:
     """
 
     def __init__(self, data: ArrayLike) -> None:
-        self.data: FloatArray = np.array(as_float_array(data, self, "data"), copy=True)
+        self.data: FloatArray = np.array(as_float_array(data, "Parameter", "data"), copy=True)
         self.grad: FloatArray = np.zeros_like(self.data)
 
     @property

@@ -105,6 +105,7 @@ def _float_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
+    # (checked with `is None` first: np.dtype(None) is float64, so None == float64 dtype is True)
+    if resolved is None or resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"Linear expects dtype float32 or float64, got {dtype!r}")
     return resolved  # type: ignore[return-value]

@@ -11,11 +11,13 @@ How the comparison works, for one scalar v (an input element or a parameter elem
 3. From these: two central differences D(h) and D(2h), their Richardson extrapolation
    R = D(h) + (D(h) - D(2h)) / 3 (the numeric gradient reported), and second-order one-sided
    differences F (from v, v + h, v + 2h) and B (from v, v - h, v - 2h).
-4. The tolerance is an estimate of the finite-difference error, not a fixed guess: the truncation
-   error is measured as |D(h) - D(2h)| (about three times D(h)'s own error, and far above R's), and
-   the rounding error is bounded by eps / h times the size of the terms that were differenced (and
-   one subnormal step per output, where values underflow). A
-   safety factor covers the estimate being an estimate.
+4. The tolerance is an estimate of the finite-difference error, not a fixed guess. The truncation
+   error is measured, as |D(h) - D(2h)| (about three times D(h)'s own error, far above R's). The
+   rounding error is bounded by eps / h times the rounding error of f, estimated two ways and
+   added: the size of the outputs that were differenced, and the condition of f, the sum over every
+   input and parameter element u of |u df/du| (f computed stably is the exact f of values moved by
+   a relative eps, so this bounds it, including cancellations inside the layer that its outputs
+   do not show). A safety factor of 4 covers the estimate being an estimate.
 5. The analytic value passes when it lies within the tolerance of the interval spanned by R, F
    and B. For a smooth function the three agree to within the truncation error, so the interval adds
    nothing; next to a kink (ReLU or |x| at 0) F and B are the two one-sided slopes, and any value
@@ -236,8 +238,13 @@ def _check_layer(
 
     y0 = evaluate()
     tensors = [("input", x64)] + [(name, parameter.data) for name, parameter in named]
+    estimates = [_estimate_tensor(values, evaluate, weights, y0) for _, values in tensors]
+    condition = sum(
+        _condition(values, e) for (_, values), e in zip(tensors, estimates, strict=True)
+    )
     checks = tuple(
-        _compare(name, values, analytic[name], evaluate, weights, y0) for name, values in tensors
+        _compare(name, analytic[name], e, condition)
+        for (name, _), e in zip(tensors, estimates, strict=True)
     )
     return _finish(GradientReport(subject, checks))
 
@@ -248,13 +255,17 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
     prediction64 = _float64_copy_of(as_float_array(prediction, loss, "prediction"))
     target64 = _float64_copy_of(as_float_array(target, loss, "target"))
     loss(prediction64, target64)
-    analytic = np.array(loss.backward(), dtype=np.float64)
+    analytic = _float64_copy_of(loss.backward())
 
     def evaluate() -> FloatArray:
         return np.array(loss(prediction64, target64))
 
-    check = _compare("prediction", prediction64, analytic, evaluate, np.ones(()), evaluate())
-    return _finish(GradientReport(subject, (check,)))
+    estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
+    # The target enters the loss as much as the prediction does (through target - prediction).
+    condition = _condition(prediction64, estimate) + _condition(target64, estimate)
+    return _finish(
+        GradientReport(subject, (_compare("prediction", analytic, estimate, condition),))
+    )
 
 
 def _finish(report: GradientReport) -> GradientReport:
@@ -264,98 +275,94 @@ def _finish(report: GradientReport) -> GradientReport:
     return report
 
 
-def _compare(
-    name: str,
-    values: FloatArray,
-    analytic: FloatArray,
-    evaluate: Callable[[], FloatArray],
-    weights: FloatArray,
-    y0: FloatArray,
-) -> TensorCheck:
-    """Estimate d(sum(weights * y))/d(values[i]) for every i and compare with ``analytic``."""
-    precision = np.finfo(np.result_type(y0.dtype, np.float32))  # of the layer's arithmetic
-    numeric = np.empty(values.shape)
-    error = np.empty(values.shape)
-    tolerance = np.empty(values.shape)
+@dataclass(frozen=True)
+class _Estimates:
+    """Finite-difference estimates of df/dv for each element v of a tensor (arrays of its shape)."""
+
+    value: FloatArray  # R, the Richardson-extrapolated central difference: the numeric gradient
+    low: FloatArray  # the interval spanned by R and the two one-sided estimates F and B
+    high: FloatArray
+    truncation: FloatArray  # |D(h) - D(2h)|
+    rounding: FloatArray  # eps / h times the size of the differenced outputs
+    step: FloatArray  # h
+    eps: float  # of the layer's arithmetic
+
+
+def _estimate_tensor(
+    values: FloatArray, evaluate: Callable[[], FloatArray], weights: FloatArray, y0: FloatArray
+) -> _Estimates:
+    """Estimate d(sum(weights * y))/d(values[i]) for every i, perturbing ``values`` in place."""
+    precision = np.finfo(np.result_type(y0.dtype, np.float32))
+    eps = float(precision.eps)
+    # Below the smallest normal number precision is absolute: each output may be off by a step.
+    underflow = y0.size * float(precision.smallest_subnormal)
+    fields = {key: np.empty(values.shape) for key in ("value", "low", "high", "truncation")}
+    rounding = np.empty(values.shape)
+    step = np.empty(values.shape)
     for index in np.ndindex(values.shape):
-        estimate = _estimate(values, index, evaluate, weights, y0, precision)
-        numeric[index] = estimate.value
-        error[index] = estimate.distance(float(analytic[index]))
-        tolerance[index] = estimate.tolerance
+        v = float(values[index])
+        h = _step(v, eps)
+        outputs = {}
+        for k in (-2, -1, 1, 2):
+            values[index] = v + k * h
+            outputs[k] = evaluate()
+        values[index] = v  # restored exactly: assigned, not un-added
+
+        def weighted(difference: FloatArray) -> float:
+            return float(np.sum(weights * difference))
+
+        central_h = weighted(outputs[1] - outputs[-1]) / (2 * h)
+        central_2h = weighted(outputs[2] - outputs[-2]) / (4 * h)
+        richardson = central_h + (central_h - central_2h) / 3
+        # Second-order one-sided differences, -3 f(0) + 4 f(h) - f(2h), as differences from f(0).
+        forward = weighted(4 * (outputs[1] - y0) - (outputs[2] - y0)) / (2 * h)
+        backward = weighted(4 * (y0 - outputs[-1]) - (y0 - outputs[-2])) / (2 * h)
+        size = np.maximum.reduce([np.abs(y0)] + [np.abs(out) for out in outputs.values()])
+
+        fields["value"][index] = richardson
+        fields["low"][index] = min(richardson, forward, backward)
+        fields["high"][index] = max(richardson, forward, backward)
+        fields["truncation"][index] = abs(central_h - central_2h)
+        rounding[index] = (eps * float(np.sum(np.abs(weights) * size)) + underflow) / h
+        step[index] = h
+    return _Estimates(**fields, rounding=rounding, step=step, eps=eps)
+
+
+def _condition(values: FloatArray, estimates: _Estimates) -> float:
+    """sum |v df/dv| over a tensor: how much f moves when each v moves by a relative 1."""
+    return float(np.sum(np.abs(values) * np.abs(estimates.value)))
+
+
+def _compare(
+    name: str, analytic: FloatArray, estimates: _Estimates, condition: float
+) -> TensorCheck:
+    """Compare backward's values with the estimates, element by element."""
+    # The rounding error of f itself is about eps * condition (f computed stably is the exact f of
+    # inputs moved by a relative eps); differencing divides it by h.
+    tolerance = SAFETY * (
+        estimates.truncation + estimates.rounding + estimates.eps * condition / estimates.step
+    )
+    error = np.maximum.reduce(
+        [estimates.low - analytic, analytic - estimates.high, np.zeros(analytic.shape)]
+    )
+    numeric = estimates.value
     scale = np.maximum(np.abs(analytic), np.abs(numeric))
     relative = np.divide(error, scale, out=np.zeros_like(error), where=scale > 0)
     excess = np.divide(error, tolerance, out=np.full_like(error, np.inf), where=tolerance > 0)
     excess[error == 0] = 0.0
-    worst = (
-        tuple(int(i) for i in np.unravel_index(np.argmax(excess), values.shape))
-        if values.size
-        else ()
-    )
+    if analytic.size == 0:
+        return TensorCheck(name, analytic.shape, 0.0, 0.0, (), 0.0, 0.0, 0.0, 0)
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), analytic.shape))
     return TensorCheck(
         name=name,
-        shape=values.shape,
-        max_abs_error=float(error.max(initial=0.0)),
-        max_rel_error=float(relative.max(initial=0.0)),
+        shape=analytic.shape,
+        max_abs_error=float(error.max()),
+        max_rel_error=float(relative.max()),
         worst_index=worst,
-        analytic=float(analytic[worst]) if values.size else 0.0,
-        numeric=float(numeric[worst]) if values.size else 0.0,
-        tolerance=float(tolerance[worst]) if values.size else 0.0,
+        analytic=float(analytic[worst]),
+        numeric=float(numeric[worst]),
+        tolerance=float(tolerance[worst]),
         n_failed=int(np.count_nonzero(error > tolerance)),
-    )
-
-
-@dataclass(frozen=True)
-class _Estimate:
-    """Finite-difference estimates of one partial derivative, and the error allowed around them."""
-
-    value: float  # Richardson-extrapolated central difference
-    low: float  # the interval spanned by the central and the two one-sided estimates
-    high: float
-    tolerance: float
-
-    def distance(self, analytic: float) -> float:
-        """How far ``analytic`` lies outside [low, high] (0 inside)."""
-        return max(self.low - analytic, analytic - self.high, 0.0)
-
-
-def _estimate(
-    values: FloatArray,
-    index: tuple[int, ...],
-    evaluate: Callable[[], FloatArray],
-    weights: FloatArray,
-    y0: FloatArray,
-    precision: np.finfo[np.floating[Any]],
-) -> _Estimate:
-    eps = float(precision.eps)
-    v = float(values[index])
-    h = _step(v, eps)
-    outputs = {}
-    for k in (-2, -1, 1, 2):
-        values[index] = v + k * h
-        outputs[k] = evaluate()
-    values[index] = v  # restored exactly: assigned, not un-added
-
-    def weighted(difference: FloatArray) -> float:
-        return float(np.sum(weights * difference))
-
-    central_h = weighted(outputs[1] - outputs[-1]) / (2 * h)
-    central_2h = weighted(outputs[2] - outputs[-2]) / (4 * h)
-    richardson = central_h + (central_h - central_2h) / 3
-    # Second-order one-sided differences, -3 f(0) + 4 f(h) - f(2h), as differences from f(0).
-    forward = weighted(4 * (outputs[1] - y0) - (outputs[2] - y0)) / (2 * h)
-    backward = weighted(4 * (y0 - outputs[-1]) - (y0 - outputs[-2])) / (2 * h)
-
-    truncation = abs(central_h - central_2h)
-    size = np.maximum.reduce([np.abs(y0)] + [np.abs(out) for out in outputs.values()])
-    rounding = eps / h * (float(np.sum(np.abs(weights) * size)) + abs(v * richardson))
-    # Below the smallest normal number precision is absolute: each output may be off by a step.
-    rounding += y0.size * float(precision.smallest_subnormal) / h
-    estimates = (richardson, forward, backward)
-    return _Estimate(
-        value=richardson,
-        low=min(estimates),
-        high=max(estimates),
-        tolerance=SAFETY * (truncation + rounding),
     )
 
 
@@ -363,8 +370,8 @@ def _step(v: float, eps: float) -> float:
     """A power of two near eps^(1/4) max(1, |v|): v +- h and v +- 2h are then exact in binary.
 
     eps^(1/4) (about 1.2e-4 in float64) keeps the rounding error, of order eps / h, four orders of
-    magnitude below the truncation error the tolerance is built from (of order h^2), so rounding
-    cannot fake a failure, while the tolerance stays far below a relative error of 1e-6.
+    magnitude below the truncation error of order h^2 that smooth functions show, while the
+    tolerance stays far below a relative error of 1e-6.
     """
     return float(2.0 ** round(math.log2(eps**0.25 * max(1.0, abs(v)))))
 
