@@ -55,7 +55,7 @@ def as_float_array(value: object, owner: object = None, role: str = "input") -> 
         DTypeError: ``value`` cannot be read as an array of real numbers.
 
     Example:
-        >>> as_float_array([[1, 2]]).dtype
+        >>> nl.as_float_array([[1, 2]]).dtype
         dtype('float64')
     """
     if isinstance(value, np.ndarray) and value.dtype in _KEPT_DTYPES:

@@ -44,7 +44,7 @@ class Layer:
     ``forward`` and ``backward`` must not modify their argument in place.
 
     Example:
-        >>> class Square(Layer):
+        >>> class Square(nl.Layer):
         ...     '''y = x ** 2'''
         ...     def forward(self, x):
         ...         self.x = x

@@ -110,7 +110,7 @@ class MSELoss(Loss):
         prediction's shape.
 
     Example:
-        >>> loss = MSELoss()
+        >>> loss = nl.MSELoss()
         >>> loss(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))  # (1 + 4) / (2 * 2)
         1.25
         >>> loss.backward()

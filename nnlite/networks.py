@@ -28,7 +28,7 @@ def two_layer_network(
         ``model[3].weight``, (n_hidden + 1, n_out), its last row the bias.
 
     Example:
-        >>> model = two_layer_network(2, 3, rng=0)
+        >>> model = nl.two_layer_network(2, 3, rng=0)
         >>> model(np.zeros((4, 2))).shape
         (4, 1)
     """

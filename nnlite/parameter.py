@@ -24,7 +24,7 @@ class Parameter:
         grad: dL/d(data), same shape and dtype, zeros at creation.
 
     Example:
-        >>> p = Parameter([[1.0, 2.0]])
+        >>> p = nl.Parameter([[1.0, 2.0]])
         >>> p.grad
         array([[0., 0.]])
     """

@@ -12,8 +12,8 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-_common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("ci", derandomize=True, max_examples=25, print_blob=True, **_common)
-settings.register_profile("dev", max_examples=25, **_common)
-settings.register_profile("thorough", max_examples=1000, **_common)
+_base = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", _base, derandomize=True, max_examples=25, print_blob=True)
+settings.register_profile("dev", _base, max_examples=25)
+settings.register_profile("thorough", _base, max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

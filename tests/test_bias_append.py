@@ -33,5 +33,7 @@ def test_keeps_float32() -> None:
 
 
 def test_rejects_non_batch_input() -> None:
-    with pytest.raises(ValueError, match=r"BiasAppend\(\) expects input of shape \(N, d\), got \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"BiasAppend\(\) expects input of shape \(N, d\), got \(3,\)"
+    ):
         nl.BiasAppend()(np.zeros(3))

@@ -1,4 +1,4 @@
-"""The dtype rule: float64 by default, float32 kept float32, lists and integers converted, the rest refused."""
+"""The dtype rule: float64 by default, float32 kept, lists and ints converted, the rest refused."""
 
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def test_lists_and_integers_work_as_layer_input() -> None:
     ],
 )
 def test_anything_else_is_a_type_error_naming_the_layer(value: object, what: str) -> None:
-    with pytest.raises(TypeError, match=r"Linear\(in_features=2, out_features=1\) expects input") as info:
+    with pytest.raises(
+        TypeError, match=r"Linear\(in_features=2, out_features=1\) expects input"
+    ) as info:
         nl.Linear(2, 1, rng=0)(value)  # type: ignore[arg-type]
     assert what in str(info.value)
 

@@ -84,7 +84,7 @@ def test_parameters_of_held_layers_get_dotted_names() -> None:
 
 def test_a_shared_parameter_is_listed_once() -> None:
     layer = Scale(3)
-    layer.alias = layer.scale
+    layer.alias = layer.scale  # type: ignore[attr-defined]
     assert [name for name, _ in layer.named_parameters()] == ["scale"]
 
 
@@ -101,6 +101,7 @@ def test_gradients_accumulate_until_zero_grad() -> None:
     layer.zero_grad()
     assert layer.weight.grad is grad_buffer  # zeroed in place, not replaced
     assert not layer.weight.grad.any()
+    assert layer.bias is not None
     assert not layer.bias.grad.any()
 
 
@@ -143,16 +144,18 @@ def test_backward_returning_the_wrong_shape_is_reported() -> None:
 
     layer = Broken()
     layer(np.ones((2, 3)))
-    with pytest.raises(nl.ShapeError, match=r"grad_x of the input's shape \(2, 3\), returned \(2, 1\)"):
+    with pytest.raises(
+        nl.ShapeError, match=r"grad_x of the input's shape \(2, 3\), returned \(2, 1\)"
+    ):
         layer.backward(np.ones((2, 1)))
 
 
 def test_forward_must_return_an_array() -> None:
     class ReturnsList(nl.Layer):
         def forward(self, x: nl.FloatArray) -> nl.FloatArray:
-            return x.tolist()  # type: ignore[no-any-return]
+            return x.tolist()  # not an ndarray: the point of the test
 
-    with pytest.raises(TypeError, match="ReturnsList.*must return an ndarray"):
+    with pytest.raises(TypeError, match=r"ReturnsList.*must return an ndarray"):
         ReturnsList()(np.ones((1, 1)))
 
 
@@ -171,7 +174,7 @@ def test_a_layer_without_forward_says_so() -> None:
     class Empty(nl.Layer):
         pass
 
-    with pytest.raises(NotImplementedError, match="Empty must implement forward"):
+    with pytest.raises(NotImplementedError, match=r"Empty must implement forward"):
         Empty()(np.ones((1, 1)))
-    with pytest.raises(NotImplementedError, match="Empty must implement backward"):
+    with pytest.raises(NotImplementedError, match=r"Empty must implement backward"):
         Empty().backward(np.ones((1, 1)))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import nnlite as nl
 from nnlite.testing import check_gradients, check_layer
@@ -21,9 +22,9 @@ def test_gradients_without_bias_square() -> None:
     check_layer(lambda n: nl.Linear(n, n, bias=False, rng=n))
 
 
-@given(config=nst.linear_configs(), seed=nst.seeds(), data=nst.st.data())
+@given(config=nst.linear_configs(), seed=nst.seeds(), data=st.data())
 def test_gradients_for_drawn_configurations(
-    config: nst.LinearConfig, seed: int, data: nst.st.DataObject
+    config: nst.LinearConfig, seed: int, data: st.DataObject
 ) -> None:
     layer = nl.Linear(**config, rng=seed)
     x = data.draw(nst.inputs(config["in_features"]))
@@ -33,6 +34,7 @@ def test_gradients_for_drawn_configurations(
 def test_forward_is_x_at_w_plus_b() -> None:
     layer = nl.Linear(3, 2, rng=0)
     x = np.arange(12.0).reshape(4, 3)
+    assert layer.bias is not None
     np.testing.assert_array_equal(layer(x), x @ layer.weight.data + layer.bias.data)
 
 
@@ -57,7 +59,9 @@ def test_bias_false_has_no_bias() -> None:
 def test_wrong_width_names_layer_and_both_shapes() -> None:
     layer = nl.Linear(3, 2, rng=0)
     with pytest.raises(
-        ValueError, match=r"Linear\(in_features=3, out_features=2\) expects input of shape \(N, 3\), got \(4, 5\)"
+        ValueError,
+        match=r"Linear\(in_features=3, out_features=2\) expects input of shape "
+        r"\(N, 3\), got \(4, 5\)",
     ):
         layer(np.ones((4, 5)))
 

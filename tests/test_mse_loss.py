@@ -5,28 +5,31 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import nnlite as nl
 from nnlite.testing import check_gradients
 from nnlite.testing import strategies as nst
 
 
-@given(data=nst.st.data(), shape=nst.batch_shapes())
-def test_gradient_against_finite_differences(data: nst.st.DataObject, shape: tuple[int, int]) -> None:
+@given(data=st.data(), shape=nst.batch_shapes())
+def test_gradient_against_finite_differences(data: st.DataObject, shape: tuple[int, int]) -> None:
     prediction = data.draw(nst.arrays(shape), label="prediction")
     target = data.draw(nst.arrays(shape), label="target")
     check_gradients(nl.MSELoss(), prediction, target)
 
 
-@given(data=nst.st.data(), shape=nst.batch_shapes())
+@given(data=st.data(), shape=nst.batch_shapes())
 def test_value_is_eq_1_and_gradient_its_derivative(
-    data: nst.st.DataObject, shape: tuple[int, int]
+    data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     prediction = data.draw(nst.arrays(shape))
     target = data.draw(nst.arrays(shape))
     loss = nl.MSELoss()
     n = shape[0]
-    expected = sum((target[i, j] - prediction[i, j]) ** 2 for i in range(n) for j in range(shape[1]))
+    expected = sum(
+        (target[i, j] - prediction[i, j]) ** 2 for i in range(n) for j in range(shape[1])
+    )
     assert loss(prediction, target) == pytest.approx(expected / (2 * n), rel=1e-12, abs=1e-300)
     np.testing.assert_allclose(loss.backward(), -(target - prediction) / n, rtol=1e-15)
 
@@ -38,7 +41,10 @@ def test_known_value() -> None:
 
 
 def test_column_against_flat_target_is_an_error_not_broadcasting() -> None:
-    with pytest.raises(ValueError, match=r"MSELoss\(\) expects target of the prediction's shape \(4, 1\), got \(4,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"MSELoss\(\) expects target of the prediction's shape \(4, 1\), got \(4,\)",
+    ):
         nl.MSELoss()(np.zeros((4, 1)), np.zeros(4))
 
 

@@ -30,7 +30,7 @@ def test_lists_and_integers_become_float64() -> None:
 
 
 def test_non_numeric_data_is_a_type_error() -> None:
-    with pytest.raises(TypeError, match="Parameter.*expects data"):
+    with pytest.raises(TypeError, match=r"Parameter.*expects data"):
         nl.Parameter("weights")
 
 

@@ -13,18 +13,20 @@ def _same_state(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
 
 
 def test_building_and_checking_models_leaves_the_global_state_unchanged() -> None:
-    before = np.random.get_state()
+    before = np.random.get_state()  # noqa: NPY002 - the legacy global state is what is checked
     model = nl.two_layer_network(3, 4, 2)  # rng=None: fresh OS entropy, not the global state
     nl.Linear(2, 2, rng=5)
     check_gradients(model, np.ones((2, 3)))
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert _same_state(before, after)  # type: ignore[arg-type]
 
 
 def test_same_seed_same_model() -> None:
     first = nl.two_layer_network(4, 5, 2, rng=123)
     second = nl.two_layer_network(4, 5, 2, rng=123)
-    for (name_a, a), (name_b, b) in zip(first.named_parameters(), second.named_parameters(), strict=True):
+    for (name_a, a), (name_b, b) in zip(
+        first.named_parameters(), second.named_parameters(), strict=True
+    ):
         assert name_a == name_b
         np.testing.assert_array_equal(a.data, b.data)
 

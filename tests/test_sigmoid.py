@@ -23,7 +23,7 @@ def test_gradients_on_a_wide_range() -> None:
 
 @pytest.mark.parametrize(("dtype", "extreme"), [(np.float64, 1000.0), (np.float32, 100.0)])
 def test_extreme_inputs_raise_no_floating_point_error(dtype: type, extreme: float) -> None:
-    x = np.array([[-extreme, -extreme / 2, 0.0, extreme / 2, extreme]], dtype=dtype)
+    x: nl.FloatArray = np.array([[-extreme, -extreme / 2, 0.0, extreme / 2, extreme]], dtype=dtype)
     layer = nl.Sigmoid()
     with np.errstate(**STRICT):  # type: ignore[arg-type]
         y = layer(x)

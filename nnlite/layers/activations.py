@@ -38,7 +38,7 @@ class Sigmoid(Layer):
         x: any shape -> y: the same shape.
 
     Example:
-        >>> Sigmoid()(np.array([[-1000.0, 0.0, 1000.0]]))
+        >>> nl.Sigmoid()(np.array([[-1000.0, 0.0, 1000.0]]))
         array([[0. , 0.5, 1. ]])
     """
 

@@ -18,7 +18,7 @@ class BiasAppend(Layer):
         x: (N, d) -> y: (N, d + 1).
 
     Example:
-        >>> BiasAppend()(np.array([[2.0, 3.0]]))
+        >>> nl.BiasAppend()(np.array([[2.0, 3.0]]))
         array([[2., 3., 1.]])
     """
 

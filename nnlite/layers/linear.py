@@ -40,7 +40,7 @@ class Linear(Layer):
         ShapeError: (at forward) x is not (N, in_features).
 
     Example:
-        >>> layer = Linear(3, 2, rng=0)
+        >>> layer = nl.Linear(3, 2, rng=0)
         >>> layer(np.ones((4, 3))).shape
         (4, 2)
     """

@@ -44,7 +44,7 @@ def check_layer(
         ImportError: hypothesis is not installed (``pip install "nnlite[test]"``).
 
     Example:
-        >>> import nnlite as nl
+        >>> from nnlite.testing import check_layer
         >>> check_layer(lambda n: nl.Linear(n, 2, rng=0), max_examples=5)
     """
     try:
@@ -56,7 +56,11 @@ def check_layer(
         ) from error
     from nnlite.testing import strategies as nst
 
-    overrides: dict[str, Any] = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    overrides: dict[str, Any] = {
+        "deadline": None,  # finite differences take time
+        "suppress_health_check": [HealthCheck.too_slow],
+        "report_multiple_bugs": False,  # one AssertionError, not an ExceptionGroup
+    }
     if max_examples is not None:
         overrides["max_examples"] = max_examples
 
