@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite._validation import FloatArray, as_float_array, describe, label
-from nnlite.errors import ShapeError, StateError
+from nnlite.errors import DTypeError, ShapeError, StateError
 from nnlite.parameter import Parameter
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -139,7 +139,9 @@ def _checked_forward(forward: _Method) -> _Method:
         finally:
             self._inside_call = False
         if not isinstance(y, np.ndarray):
-            raise TypeError(f"{label(self)}.forward must return an ndarray, returned {describe(y)}")
+            raise DTypeError(
+                f"{label(self)}.forward must return an ndarray, returned {describe(y)}"
+            )
         self._input_shape, self._output_shape = x.shape, y.shape
         return y
 

@@ -21,7 +21,9 @@ class Sequential(Layer):
     Sequentials. An error inside a layer says where: "Sequential layer 3: Linear(...) expects ...".
 
     A layer instance may appear only once: it caches its input for backward, so a second use would
-    overwrite what the first one needs.
+    overwrite what the first one needs. For the same reason a slice ``model[a:b]``, which shares its
+    layers with ``model``, overwrites their caches when run: run ``model`` forward again before
+    ``model.backward``.
 
     Args:
         *layers: the layers, in order.
@@ -88,7 +90,7 @@ class Sequential(Layer):
         return iter(self.layers)
 
     def extra_repr(self) -> str:
-        return f"{len(self.layers)} layers"
+        return f"{len(self.layers)} layer{'' if len(self.layers) == 1 else 's'}"
 
     def __repr__(self) -> str:
         """One line per layer: index, layer, parameter shapes and count; nested ones indented."""

@@ -48,7 +48,7 @@ def check_layer(
         >>> check_layer(lambda n: nl.Linear(n, 2, rng=0), max_examples=5)
     """
     try:
-        from hypothesis import HealthCheck, given, settings
+        from hypothesis import HealthCheck, Phase, given, settings
         from hypothesis import strategies as st
     except ImportError as error:  # pragma: no cover - exercised only without the test extra
         raise ImportError(
@@ -56,10 +56,15 @@ def check_layer(
         ) from error
     from nnlite.testing import strategies as nst
 
+    _check_factory(factory)
+
     overrides: dict[str, Any] = {
         "deadline": None,  # finite differences take time
         "suppress_health_check": [HealthCheck.too_slow],
         "report_multiple_bugs": False,  # one AssertionError, not an ExceptionGroup
+        # The explain phase traces every line while shrinking: many seconds per failure, and the
+        # AssertionError already says what is wrong and where.
+        "phases": [phase for phase in settings().phases if phase != Phase.explain],
     }
     if max_examples is not None:
         overrides["max_examples"] = max_examples
@@ -69,11 +74,6 @@ def check_layer(
     def check_one_example(data: st.DataObject) -> None:
         n_features = data.draw(nst.feature_widths(max_features=max_features), label="n_features")
         layer = factory(n_features)
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                f"check_layer: factory({n_features}) must return a Layer, "
-                f"got {type(layer).__name__}"
-            )
         x = data.draw(
             nst.inputs(n_features, max_batch=max_batch, max_magnitude=max_magnitude), label="x"
         )
@@ -82,3 +82,19 @@ def check_layer(
         check_gradients(layer, x, grad_y=grad_y)
 
     check_one_example()
+
+
+def _check_factory(factory: Callable[[int], Layer]) -> None:
+    """Fail at once, outside hypothesis, when the factory does not make layers."""
+    if isinstance(factory, Layer):
+        raise TypeError(
+            f"check_layer expects a factory(n_features) -> Layer, got the layer {factory!r}; "
+            f"pass e.g. lambda n_features: {type(factory).__name__}(...)"
+        )
+    if not callable(factory):
+        raise TypeError(f"check_layer expects a factory(n_features) -> Layer, got {factory!r}")
+    layer = factory(1)
+    if not isinstance(layer, Layer):
+        raise TypeError(
+            f"check_layer: factory(1) must return a Layer, got a {type(layer).__name__}"
+        )
