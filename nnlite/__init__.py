@@ -5,7 +5,7 @@ Import it as ``import nnlite as nl``. The gradient-testing toolkit is :mod:`nnli
 
 from nnlite import testing
 from nnlite._validation import FloatArray, as_float_array
-from nnlite.errors import DTypeError, NnliteError, ShapeError, StateError
+from nnlite.errors import DTypeError, LoadError, NnliteError, ShapeError, StateError
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend, Linear, Sigmoid
 from nnlite.losses import Loss, MSELoss
@@ -21,6 +21,7 @@ __all__ = [
     "FloatArray",
     "Layer",
     "Linear",
+    "LoadError",
     "Loss",
     "MSELoss",
     "NnliteError",

@@ -38,3 +38,7 @@ class DTypeError(NnliteError, TypeError):
 
 class StateError(NnliteError, RuntimeError):
     """A call came in the wrong order, e.g. ``backward`` before ``forward``."""
+
+
+class LoadError(NnliteError, ValueError):
+    """A saved model, file or state dict could not be loaded; nothing was changed."""

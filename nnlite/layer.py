@@ -20,14 +20,15 @@ Everything else is the base class's plumbing, so a layer's own code is only its 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite._validation import FloatArray, as_float_array, describe, label
-from nnlite.errors import DTypeError, ShapeError, StateError
+from nnlite.errors import DTypeError, LoadError, ShapeError, StateError
 from nnlite.parameter import Parameter
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -115,6 +116,68 @@ class Layer:
         """Set every parameter's grad to zero, in place."""
         for parameter in self.parameters():
             parameter.zero_grad()
+
+    def state_dict(self) -> dict[str, FloatArray]:
+        """A copy of every parameter's values, by name: ``{"0.weight": array, ...}``."""
+        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into the parameters, all or nothing.
+
+        Every entry is checked before any is copied: a value must be an ndarray of its parameter's
+        exact shape and dtype. With ``strict`` (the default) the keys must be exactly the
+        parameter names; otherwise missing and unexpected keys are skipped.
+
+        Raises:
+            LoadError: one error listing every missing, unexpected, mis-shaped or mis-typed key with
+                what was expected and what was found. The parameters are then left unchanged.
+        """
+        parameters = dict(self.named_parameters())
+        problems = []
+        if strict:
+            problems += [f"missing key {name!r}" for name in parameters if name not in state]
+            problems += [f"unexpected key {name!r}" for name in state if name not in parameters]
+        for name, value in state.items():
+            if name not in parameters:
+                continue
+            expected = parameters[name]
+            if not isinstance(value, np.ndarray):
+                problems.append(f"{name!r}: expected an ndarray, found {describe(value)}")
+            elif value.shape != expected.shape:
+                problems.append(f"{name!r}: expected shape {expected.shape}, found {value.shape}")
+            elif value.dtype != expected.dtype:
+                problems.append(f"{name!r}: expected dtype {expected.dtype}, found {value.dtype}")
+        if problems:
+            raise LoadError(
+                f"{label(self)}.load_state_dict: the state does not fit, nothing was loaded:\n  "
+                + "\n  ".join(problems)
+            )
+        for name, value in state.items():
+            if name in parameters:
+                np.copyto(parameters[name].data, value)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this layer, as JSON values (used by ``nl.save``).
+
+        The default fits a layer whose ``__init__`` needs no arguments and returns ``{}``. A layer
+        with constructor arguments overrides it: ``return {"n_features": self.n_features}``.
+
+        Raises:
+            NotImplementedError: the constructor needs arguments and get_config was not defined.
+        """
+        required = [
+            name
+            for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+            if name != "self"
+            and parameter.default is inspect.Parameter.empty
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        ]
+        if required:
+            raise NotImplementedError(
+                f"{type(self).__name__}.__init__ takes {', '.join(required)}: define get_config() "
+                f"returning them so the layer can be saved and rebuilt"
+            )
+        return {}
 
     def extra_repr(self) -> str:
         """The constructor arguments shown in ``repr`` (empty by default)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -84,6 +85,15 @@ class Linear(Layer):
         if self.bias is not None:
             self.bias.grad += grad_y.sum(axis=0)
         return grad_y @ self.weight.data.T  # eq. 9: the W2[l] factor, for every hidden unit l
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, for saving: widths, bias and dtype (not rng)."""
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+            "dtype": str(self.dtype),
+        }
 
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}"
