@@ -45,8 +45,8 @@ def worst_of(message: str) -> tuple[tuple[int, ...], float, float]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Correct layers with kinks (defined here: nnlite has none), used by the broken ones and by the last
-# section.
+# Correct layers with kinks, written out here independently of nnlite's own ReLU and LeakyReLU,
+# used by the broken ones and by the last section.
 # --------------------------------------------------------------------------------------------------
 
 

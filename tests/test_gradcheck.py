@@ -415,3 +415,28 @@ def test_check_layer_rejects_a_factory_that_does_not_return_a_layer(
 def test_check_layer_rejects_a_factory_that_is_not_one(not_a_factory: object) -> None:
     with pytest.raises(TypeError, match=r"check_layer expects a factory\(n_features\) -> Layer"):
         check_layer(not_a_factory)  # type: ignore[arg-type]
+
+
+class ReturnsItsInput(nl.Layer):
+    """y = x, returning the very array it was given (as an Identity layer may)."""
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        return x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return grad_y
+
+
+class ReturnsItsInputWrongBackward(ReturnsItsInput):
+    """Its backward doubles the gradient."""
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return 2 * grad_y
+
+
+def test_a_layer_returning_its_input_array_is_checked() -> None:
+    """The checker perturbs its copy of x in place; outputs that alias x must not follow along."""
+    x = np.arange(6.0).reshape(2, 3)
+    assert check_gradients(ReturnsItsInput(), x).passed
+    with pytest.raises(AssertionError, match="gradient of the input is wrong"):
+        check_gradients(ReturnsItsInputWrongBackward(), x)

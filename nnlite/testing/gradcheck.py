@@ -14,11 +14,14 @@ How the comparison works, for one scalar v (an input element or a parameter elem
    differences F (from v, v + h, v + 2h) and B (from v, v - h, v - 2h).
 4. The tolerance is an estimate of the finite-difference error, not a fixed guess. The truncation
    error is measured, as |D(h) - D(2h)| (about three times D(h)'s own error, far above R's). The
-   rounding error is bounded by eps / h times the rounding error of f, estimated two ways and
-   added: the size of the outputs that were differenced, and the condition of f, the sum over every
-   input and parameter element u of |u df/du| (f computed stably is the exact f of values moved by
-   a relative eps, so this bounds it, including cancellations inside the layer that its outputs
-   do not show). A safety factor of 4 covers the estimate being an estimate.
+   rounding error is 1 / h times the rounding error of f, estimated three ways and added: eps
+   times the size of the outputs that were differenced; eps times the condition of f, the sum over
+   every input and parameter element u of |u df/du| (f computed stably is the exact f of values
+   moved by a relative eps, so this bounds it, including cancellations inside the layer that its
+   outputs do not show); and a measured sample of the noise, the fourth difference of the five
+   values of f (for a smooth f, h^4 times its fourth derivative: far below rounding). A safety
+   factor of 4 covers the estimate being an estimate. backward's own value is rounded as well,
+   sometimes from terms far larger than itself: it is allowed a relative sqrt(eps) (1.5e-8).
 5. The analytic value passes when it lies within the tolerance of the interval spanned by R, F
    and B. For a smooth function the three agree to within the truncation error, so the interval adds
    nothing; next to a kink (ReLU or |x| at 0) F and B are the two one-sided slopes, and any value
@@ -241,7 +244,8 @@ def _check_layer(
     analytic.update({name: parameter.grad.copy() for name, parameter in named})
 
     def evaluate() -> FloatArray:
-        return layer(x64)
+        # A copy: a layer may return its input itself (Identity), which is perturbed in place.
+        return np.array(layer(x64), copy=True)
 
     y0 = evaluate()
     tensors = [("input", x64)] + [(name, parameter.data) for name, parameter in named]
@@ -268,8 +272,10 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
         return np.array(loss(prediction64, target64))
 
     estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
-    # The target enters the loss as much as the prediction does (through target - prediction).
-    condition = _condition(prediction64, estimate) + _condition(target64, estimate)
+    # The target is an input of the loss too: its rounding counts in the condition of L, with
+    # dL/dtarget measured the same way (and not compared with anything).
+    target_estimate = _estimate_tensor(target64, evaluate, np.ones(()), evaluate())
+    condition = _condition(prediction64, estimate) + _condition(target64, target_estimate)
     return _finish(
         GradientReport(subject, (_compare("prediction", analytic, estimate, condition),))
     )
@@ -325,12 +331,19 @@ def _estimate_tensor(
         forward = weighted(4 * (outputs[1] - y0) - (outputs[2] - y0)) / (2 * h)
         backward = weighted(4 * (y0 - outputs[-1]) - (y0 - outputs[-2])) / (2 * h)
         size = np.maximum.reduce([np.abs(y0)] + [np.abs(out) for out in outputs.values()])
+        # The fourth difference f(2h) - 4 f(h) + 6 f(0) - 4 f(-h) + f(-2h) is h^4 times the fourth
+        # derivative (tiny) plus rounding noise about 8.4 times that of one f: a measured sample of
+        # the noise, which also sees rounding inside a layer that no size shows (log(1 + tiny)).
+        fourth = weighted(
+            (outputs[2] - y0) + (outputs[-2] - y0) - 4 * ((outputs[1] - y0) + (outputs[-1] - y0))
+        )
 
         fields["value"][index] = richardson
         fields["low"][index] = min(richardson, forward, backward)
         fields["high"][index] = max(richardson, forward, backward)
         fields["truncation"][index] = abs(central_h - central_2h)
-        rounding[index] = (eps * float(np.sum(np.abs(weights) * size)) + underflow) / h
+        noise = abs(fourth) / 8.4 * 0.95  # R's noise is about 0.95 / h times one f's
+        rounding[index] = (eps * float(np.sum(np.abs(weights) * size)) + underflow + noise) / h
         step[index] = h
     return _Estimates(**fields, rounding=rounding, step=step, eps=eps)
 
@@ -349,6 +362,9 @@ def _compare(
     tolerance = SAFETY * (
         estimates.truncation + estimates.rounding + estimates.eps * condition / estimates.step
     )
+    # backward's own value is rounded too, and may be formed from terms far larger than itself
+    # (softmax - target on a confident row): allow it half the digits, a relative sqrt(eps).
+    tolerance += np.sqrt(estimates.eps) * np.abs(estimates.value)
     error = np.maximum.reduce(
         [estimates.low - analytic, analytic - estimates.high, np.zeros(analytic.shape)]
     )
