@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from nnlite._validation import FloatArray, as_float_array, label
 from nnlite.errors import ShapeError, StateError
+from nnlite.layers.activations import sigmoid
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
@@ -133,4 +134,188 @@ class MSELoss(Loss):
         """dL/dy_hat = -(Y - y_hat) / N (the first factor of eq. 7 and 9)."""
         n = self.residual.shape[0]
         grad: FloatArray = -self.residual / n
+        return grad
+
+
+def _check_same_shape(loss: Loss, prediction: FloatArray, target: FloatArray) -> None:
+    """Require a target of exactly the prediction's shape: no broadcasting."""
+    if prediction.shape != target.shape:
+        raise ShapeError(
+            f"{label(loss)} expects target of the prediction's shape {prediction.shape}, "
+            f"got {target.shape}"
+        )
+
+
+class BCELoss(Loss):
+    """L = -1/N sum_i sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)], N the number of rows.
+
+    Binary cross-entropy of predicted probabilities p (a Sigmoid's output, say) against targets y
+    (labels 0 and 1, or soft labels in [0, 1]). So that the log never sees 0, p is first clamped to
+    [eps, 1 - eps], with eps the machine epsilon of the prediction's dtype (2.2e-16 in float64,
+    1.2e-7 in float32): 1 - eps is then still below 1, and one element adds at most
+    -log(eps) (36.0, or 15.9 in float32) to N L. Values outside [0, 1] are clamped too, silently.
+    On logits, :class:`BCEWithLogitsLoss` is more accurate and needs no clamp.
+
+    Shape:
+        prediction: (N, ...) and target: exactly the same shape (no broadcasting: (N, 1) against
+        (N,) is an error).
+
+    Returns:
+        forward: the loss of the clamped p, a Python float. backward: its derivative,
+        dL/dp = -(y / p - (1 - y) / (1 - p)) / N = (p - y) / (N p (1 - p)) where
+        eps <= p <= 1 - eps, and 0 where the clamp is active (the clamped loss is flat there).
+
+    Raises:
+        ShapeError: the target's shape differs from the prediction's.
+
+    Example:
+        >>> loss = nl.BCELoss()
+        >>> loss(np.array([[0.5], [0.8]]), np.array([[1.0], [0.0]]))  # -(log 0.5 + log 0.2) / 2
+        1.151292546497023
+        >>> loss.backward()  # (p - y) / (N p (1 - p))
+        array([[-1. ],
+               [ 2.5]])
+    """
+
+    def forward(self, prediction: FloatArray, target: FloatArray) -> float:
+        """L = -1/N sum [y log p + (1 - y) log(1 - p)], p clamped to [eps, 1 - eps]."""
+        _check_same_shape(self, prediction, target)
+        eps = np.finfo(prediction.dtype).eps
+        self.clamped = (prediction < eps) | (prediction > 1 - eps)  # where dL/dp = 0
+        self.p: FloatArray = np.clip(prediction, eps, 1 - eps)
+        self.target = target
+        n = prediction.shape[0]
+        log_likelihood = target * np.log(self.p) + (1 - target) * np.log1p(-self.p)
+        return float(-np.sum(log_likelihood) / n)
+
+    def backward(self) -> FloatArray:
+        """dL/dp = (p - y) / (N p (1 - p)), and 0 where p was clamped."""
+        n = self.p.shape[0]
+        grad = (self.p - self.target) / (n * self.p * (1 - self.p))
+        return np.where(self.clamped, 0.0, grad)
+
+
+class BCEWithLogitsLoss(Loss):
+    """L = 1/N sum_i sum_j [max(z_ij, 0) - z_ij y_ij + log(1 + exp(-|z_ij|))], N the number of rows.
+
+    Binary cross-entropy of sigma(z) against targets y, taken from logits z: elementwise,
+    -[y log sigma(z) + (1 - y) log(1 - sigma(z))] = max(z, 0) - z y + log(1 + exp(-|z|)), which is
+    :class:`BCELoss` of ``sigmoid(z)`` without its clamp. In this form exp is only taken of
+    -|z| <= 0, so the loss is finite for every finite z (a confidently wrong logit costs about |z|)
+    and accurate to its last digits, also where it is tiny (log1p(exp(-|z|)) ~ exp(-|z|)).
+
+    Shape:
+        prediction: (N, ...) logits and target: exactly the same shape (no broadcasting: (N, 1)
+        against (N,) is an error).
+
+    Returns:
+        forward: the loss, a Python float. backward: dL/dz = (sigma(z) - y) / N.
+
+    Raises:
+        ShapeError: the target's shape differs from the prediction's.
+
+    Example:
+        >>> loss = nl.BCEWithLogitsLoss()
+        >>> loss(np.array([[0.0], [1000.0]]), np.array([[1.0], [1.0]]))  # (log 2 + 0) / 2
+        0.34657359027997264
+        >>> loss.backward()  # (sigma(z) - y) / N
+        array([[-0.25],
+               [ 0.  ]])
+    """
+
+    def forward(self, prediction: FloatArray, target: FloatArray) -> float:
+        """L = 1/N sum [max(z, 0) - z y + log(1 + exp(-|z|))]."""
+        _check_same_shape(self, prediction, target)
+        self.logits, self.target = prediction, target
+        n = prediction.shape[0]
+        z = prediction
+        elementwise = np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z)))
+        # Divided before summing, so that N terms near the largest float have a finite mean.
+        return float(np.sum(elementwise / n))
+
+    def backward(self) -> FloatArray:
+        """dL/dz = (sigma(z) - y) / N, computed as ((1 - y) sigma(z) - y sigma(-z)) / N.
+
+        The two are equal (sigma(z) + sigma(-z) = 1), but sigma(z) - y cancels where y = 1 and
+        sigma(z) ~ 1: for z beyond about 37 sigma(z) rounds to 1 and the gradient to 0, while
+        -sigma(-z) keeps it to the last digit (and likewise for y = 0 and z << 0).
+        """
+        n = self.logits.shape[0]
+        z, y = self.logits, self.target
+        grad: FloatArray = ((1 - y) * sigmoid(z) - y * sigmoid(-z)) / n
+        return grad
+
+
+class SoftmaxCrossEntropyLoss(Loss):
+    """L = -1/N sum_i sum_c t_ic log softmax(z_i)_c, softmax(z_i)_c = exp(z_ic) / sum_k exp(z_ik).
+
+    Cross-entropy of the softmax of logits z (one row per sample, one column per class) against
+    targets t (one-hot rows, or one probability distribution per row). Computed by the log-sum-exp
+    trick: with m_i = max_c z_ic, log softmax(z_i)_c = (z_ic - m_i) - log sum_k exp(z_ik - m_i),
+    where every exp is of a number <= 0 and the sum lies in [1, C], so nothing overflows for finite
+    logits. Two refinements keep every digit:
+
+    - the shifted logits are kept halved, (z - m) / 2, since +1e308 and -1e308 in one row are
+      further apart than the largest float;
+    - the sum is 1 + r, with r the sum over the other classes, and its log is log1p(r): for a
+      confident row r is tiny, and log(1 + r) would round it away (the loss of z = (0, 40) with
+      t = (0, 1) is exp(-40), not 0). backward avoids the same cancellation in softmax - t.
+
+    Shape:
+        prediction: (N, C) logits with C >= 1, and target: exactly the same shape (no
+        broadcasting: class indices of shape (N,) are an error, pass one-hot rows).
+
+    Returns:
+        forward: the loss, a Python float. backward: dL/dz = (softmax(z) * sum_c t_ic - t) / N,
+        which is (softmax(z) - t) / N when each row of t sums to 1.
+
+    Raises:
+        ShapeError: the prediction is not 2-D with at least one column, or the target's shape
+            differs from it.
+
+    Example:
+        >>> loss = nl.SoftmaxCrossEntropyLoss()
+        >>> z, t = np.array([[0.0, 0.0], [0.0, 1000.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> loss(z, t)  # (log 2 + 0) / 2
+        0.34657359027997264
+        >>> loss.backward()  # (softmax(z) - t) / N
+        array([[-0.25,  0.25],
+               [ 0.  ,  0.  ]])
+    """
+
+    def forward(self, prediction: FloatArray, target: FloatArray) -> float:
+        """L = -1/N sum_i sum_c t_ic [(z_ic - m_i) - log sum_k exp(z_ik - m_i)]."""
+        if prediction.ndim != 2 or prediction.shape[1] == 0:
+            raise ShapeError(
+                f"{label(self)} expects prediction of shape (N, C): logits, one row per sample "
+                f"and one column for each of C >= 1 classes; got {prediction.shape}"
+            )
+        _check_same_shape(self, prediction, target)
+        half_shifted = prediction / 2 - prediction.max(axis=1, keepdims=True) / 2  # (z - m) / 2
+        exp_shifted = np.exp(half_shifted) ** 2  # exp(z - m): in [0, 1], exactly 1 at the max
+        n_classes = prediction.shape[1]
+        is_max = np.arange(n_classes) == np.argmax(prediction, axis=1)[:, np.newaxis]  # one a row
+        rest = np.sum(np.where(is_max, 0.0, exp_shifted), axis=1, keepdims=True)  # sum - 1
+        self.softmax = exp_shifted / (1 + rest)
+        # 1 - softmax_c = sum_{k != c} exp(z_k - m) / (1 + rest), formed without subtracting.
+        self.one_minus_softmax = np.where(is_max, rest, 1 + rest - exp_shifted) / (1 + rest)
+        self.target = target
+        # Row i: -sum_c t_c log softmax_c = log(1 + rest) sum_c t_c - sum_c t_c (z_c - m).
+        row_loss = np.log1p(rest[:, 0]) * target.sum(axis=1) - 2 * np.sum(
+            target * half_shifted, axis=1
+        )
+        n = prediction.shape[0]
+        return float(np.sum(row_loss / n))  # divided first, as a mean that cannot overflow early
+
+    def backward(self) -> FloatArray:
+        """dL/dz = (softmax(z) * sum_c t_ic - t) / N, as (softmax (T - t) - t (1 - softmax)) / N.
+
+        With T = sum_c t_ic the two are equal; the second does not cancel where t_ic = 1 and
+        softmax ~ 1 (a confident, correct row), where softmax - 1 would round to 0.
+        """
+        n = self.softmax.shape[0]
+        target_sum = self.target.sum(axis=1, keepdims=True)
+        grad: FloatArray = (
+            self.softmax * (target_sum - self.target) - self.target * self.one_minus_softmax
+        ) / n
         return grad

@@ -1,7 +1,7 @@
 """The built-in layers."""
 
-from nnlite.layers.activations import Sigmoid
+from nnlite.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from nnlite.layers.bias_append import BiasAppend
 from nnlite.layers.linear import Linear
 
-__all__ = ["BiasAppend", "Linear", "Sigmoid"]
+__all__ = ["BiasAppend", "Identity", "LeakyReLU", "Linear", "ReLU", "Sigmoid", "Tanh"]
