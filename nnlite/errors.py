@@ -12,19 +12,19 @@ from __future__ import annotations
 class NnliteError(Exception):
     """Base of nnlite's errors: a message, and where inside a Sequential it happened.
 
-    ``path`` is the index path of the failing layer inside nested Sequentials, outermost first, e.g.
-    ``(1, 3)`` for layer 3 of the Sequential at index 1. It is empty outside a Sequential.
+    ``layer_path`` is the index path of the failing layer inside nested Sequentials, outermost
+    first, e.g. ``(1, 3)`` for layer 3 of the Sequential at index 1. Empty outside a Sequential.
     """
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.path: tuple[int, ...] = ()
+        self.layer_path: tuple[int, ...] = ()
 
     def __str__(self) -> str:
-        if not self.path:
+        if not self.layer_path:
             return self.message
-        where = ".".join(str(index) for index in self.path)
+        where = ".".join(str(index) for index in self.layer_path)
         return f"Sequential layer {where}: {self.message}"
 
 
@@ -42,3 +42,12 @@ class StateError(NnliteError, RuntimeError):
 
 class LoadError(NnliteError, ValueError):
     """A saved model, file or state dict could not be loaded; nothing was changed."""
+
+
+class MissingExtraError(NnliteError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+class SaveError(NnliteError, TypeError):
+    """A model could not be saved (a layer without get_config, a config that is not JSON);
+    nothing was written."""

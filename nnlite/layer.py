@@ -159,17 +159,17 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer, as JSON values (used by ``nl.save``).
 
-        The default fits a layer whose ``__init__`` needs no arguments and returns ``{}``. A layer
+        The default fits a layer whose ``__init__`` takes no arguments and returns ``{}``. A layer
         with constructor arguments overrides it: ``return {"n_features": self.n_features}``.
 
         Raises:
-            NotImplementedError: the constructor needs arguments and get_config was not defined.
+            NotImplementedError: the constructor takes arguments (even ones with defaults: the
+                layer may not have been built with them) and get_config was not defined.
         """
         required = [
             name
             for name, parameter in inspect.signature(type(self).__init__).parameters.items()
             if name != "self"
-            and parameter.default is inspect.Parameter.empty
             and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
         ]
         if required:

@@ -55,7 +55,7 @@ class Sequential(Layer):
             try:
                 x = layer(x)
             except NnliteError as error:
-                error.path = (index, *error.path)
+                error.layer_path = (index, *error.layer_path)
                 raise
         return x
 
@@ -65,7 +65,7 @@ class Sequential(Layer):
             try:
                 grad_y = self.layers[index].backward(grad_y)
             except NnliteError as error:
-                error.path = (index, *error.path)
+                error.layer_path = (index, *error.layer_path)
                 raise
         return grad_y
 
