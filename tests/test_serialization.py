@@ -1,0 +1,661 @@
+"""save and load: round trips, user layers, corrupt files (always one LoadError), atomic writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import nnlite as nl
+import nnlite.layers
+from nnlite.serialization import load, save
+from nnlite.testing import strategies as nst
+
+Array = nl.FloatArray
+
+# ---------------------------------------------------------------------------------------------
+# Layers of a user's own, and helpers
+# ---------------------------------------------------------------------------------------------
+
+
+class Scale(nl.Layer):
+    """y = x * s, one learned scale per feature: a user's layer with constructor arguments."""
+
+    def __init__(self, n_features: int, start: float = 0.5) -> None:
+        self.n_features, self.start = n_features, start
+        self.scale = nl.Parameter(np.linspace(start, start + 1, n_features))
+
+    def forward(self, x: Array) -> Array:
+        self.x = x
+        return x * self.scale.data
+
+    def backward(self, grad_y: Array) -> Array:
+        self.scale.grad += np.sum(grad_y * self.x, axis=0)
+        return grad_y * self.scale.data
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n_features": self.n_features, "start": self.start}
+
+    def extra_repr(self) -> str:
+        return f"n_features={self.n_features}, start={self.start}"
+
+
+class NoConfig(nl.Layer):
+    """A layer with a constructor argument and no get_config: it cannot be rebuilt."""
+
+    def __init__(self, n_features: int) -> None:
+        self.scale = nl.Parameter(np.ones(n_features))
+
+
+class NumpyConfig(Scale):
+    """get_config returns a numpy integer, which JSON cannot hold."""
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n_features": np.int64(self.n_features)}
+
+
+class ListConfig(Scale):
+    """get_config returns a list, not a dict of arguments."""
+
+    def get_config(self) -> Any:
+        return [self.n_features]
+
+
+class Doubling(nl.Layer):
+    """y = 2x, no parameters: stands in for a layer added to nnlite.layers later."""
+
+    def forward(self, x: Array) -> Array:
+        return 2 * x
+
+    def backward(self, grad_y: Array) -> Array:
+        return 2 * grad_y
+
+
+def reference_model() -> nl.Sequential:
+    """A float32 layer, a float64 one without bias, and a nested Sequential."""
+    return nl.Sequential(
+        nl.Linear(3, 4, rng=0, dtype=np.float32),
+        nl.Sigmoid(),
+        nl.Sequential(nl.BiasAppend(), nl.Linear(5, 2, bias=False, rng=1)),
+    )
+
+
+def load_error(path: Path, match: str | None = None, **kwargs: Any) -> nl.LoadError:
+    """load(path) must raise a LoadError (anything else fails the test) naming the path, whose
+    message matches the regular expression ``match``."""
+    with pytest.raises(nl.LoadError, match=match) as info:
+        load(path, **kwargs)
+    assert str(path) in str(info.value)
+    return info.value
+
+
+def assert_identical(actual: Array, expected: Array) -> None:
+    """Same dtype, same shape, same bits."""
+    assert actual.dtype == expected.dtype
+    assert actual.shape == expected.shape
+    assert actual.tobytes() == expected.tobytes()
+
+
+def assert_same_model(actual: nl.Layer, expected: nl.Layer) -> None:
+    """Same architecture (repr), same parameter names and bit-identical values, no shared memory."""
+    assert repr(actual) == repr(expected)
+    pairs = zip(actual.named_parameters(), expected.named_parameters(), strict=True)
+    for (name, parameter), (expected_name, expected_parameter) in pairs:
+        assert name == expected_name
+        assert_identical(parameter.data, expected_parameter.data)
+        assert not np.shares_memory(parameter.data, expected_parameter.data)
+
+
+def write_npz(path: Path, entries: dict[str, Any]) -> Path:
+    """An .npz with exactly these entries, written by numpy itself (object arrays pickled)."""
+    with open(path, "wb") as file:
+        np.savez(file, **entries)
+    return path
+
+
+def document(model: Any, **fields: Any) -> Array:
+    """The JSON entry save writes, with ``fields`` replacing or adding top-level keys."""
+    return np.array(json.dumps({"format": "nnlite", "version": 1, "model": model, **fields}))
+
+
+LINEAR_2_3 = {
+    "class": "Linear",
+    "config": {"in_features": 2, "out_features": 3, "bias": True, "dtype": "float64"},
+}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory for the property tests, whose examples overwrite one file each."""
+    return tmp_path_factory.mktemp("serialization")
+
+
+@pytest.fixture(scope="module")
+def saved_bytes(workdir: Path) -> bytes:
+    """The bytes of reference_model() as save writes them."""
+    path = workdir / "reference.npz"
+    save(reference_model(), path)
+    return path.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# Round trips
+# ---------------------------------------------------------------------------------------------
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+@st.composite
+def chains(draw: st.DrawFn, n_in: int, depth: int = 0) -> tuple[nl.Sequential, int]:
+    """A Sequential taking (N, n_in), and its output width: 0 to 4 layers drawn from Linear
+    (with or without bias, float32 or float64), Sigmoid, BiasAppend and nested chains."""
+    kinds = ["linear", "sigmoid", "bias_append"] + (["nested"] if depth < 2 else [])
+    layers: list[nl.Layer] = []
+    width = n_in
+    for kind in draw(st.lists(st.sampled_from(kinds), max_size=4)):
+        if kind == "linear":
+            out = draw(nst.feature_widths())
+            bias = draw(st.booleans())
+            layers.append(
+                nl.Linear(width, out, bias=bias, dtype=draw(DTYPES), rng=draw(nst.seeds()))
+            )
+            width = out
+        elif kind == "sigmoid":
+            layers.append(nl.Sigmoid())
+        elif kind == "bias_append":
+            layers.append(nl.BiasAppend())
+            width += 1
+        else:
+            inner, width = draw(chains(width, depth + 1))
+            layers.append(inner)
+    return nl.Sequential(*layers), width
+
+
+@st.composite
+def models_with_inputs(draw: st.DrawFn) -> tuple[nl.Sequential, Array]:
+    """The derivation's network or a drawn chain, and an input batch (float32 or float64)."""
+    if draw(st.booleans(), label="two_layer_network"):
+        model = draw(nst.two_layer_networks())
+        n_in = model[0].in_features  # type: ignore[attr-defined]
+    else:
+        n_in = draw(nst.feature_widths())
+        model, _ = draw(chains(n_in))
+    return model, draw(nst.inputs(n_in, dtype=draw(DTYPES)))
+
+
+@given(case=models_with_inputs(), data=st.data())
+def test_a_loaded_model_is_bit_identical_forward_and_backward(
+    case: tuple[nl.Sequential, Array], data: st.DataObject, workdir: Path
+) -> None:
+    model, x = case
+    path = workdir / "round_trip.npz"
+    save(model, path)
+    loaded = load(path)
+    assert_same_model(loaded, model)
+    y = model(x)
+    assert_identical(loaded(x), y)
+    grad_y = data.draw(nst.arrays(y.shape, dtype=y.dtype), label="grad_y")
+    model.zero_grad()
+    assert_identical(loaded.backward(grad_y), model.backward(grad_y))
+    for parameter, expected in zip(loaded.parameters(), model.parameters(), strict=True):
+        assert_identical(parameter.grad, expected.grad)
+
+
+@pytest.mark.parametrize("name", nnlite.layers.__all__)
+def test_every_built_in_layer_round_trips(tmp_path: Path, name: str) -> None:
+    """Read from nnlite.layers.__all__, so a layer added there is covered (and must be buildable
+    here: Linear needs its widths, the others their defaults)."""
+    cls = getattr(nnlite.layers, name)
+    layer = nl.Linear(3, 2, rng=0, dtype=np.float32) if cls is nl.Linear else cls()
+    save(layer, tmp_path / "layer.npz")
+    loaded = load(tmp_path / "layer.npz")
+    assert type(loaded) is cls
+    assert_same_model(loaded, layer)
+
+
+def test_the_file_holds_float_arrays_and_one_json_text(tmp_path: Path) -> None:
+    """The format, pinned: "param:<name>" float arrays and a 0-d unicode JSON entry."""
+    model = reference_model()
+    save(model, tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as npz:
+        entries = {name: npz[name] for name in npz.files}
+    assert sorted(entries) == ["nnlite.json", "param:0.bias", "param:0.weight", "param:2.1.weight"]
+    text = entries.pop("nnlite.json")
+    assert text.dtype.kind == "U"
+    assert text.shape == ()
+    assert json.loads(text.item()) == {
+        "format": "nnlite",
+        "version": 1,
+        "model": {
+            "class": "Sequential",
+            "layers": [
+                {
+                    "class": "Linear",
+                    "config": {
+                        "in_features": 3,
+                        "out_features": 4,
+                        "bias": True,
+                        "dtype": "float32",
+                    },
+                },
+                {"class": "Sigmoid", "config": {}},
+                {
+                    "class": "Sequential",
+                    "layers": [
+                        {"class": "BiasAppend", "config": {}},
+                        {
+                            "class": "Linear",
+                            "config": {
+                                "in_features": 5,
+                                "out_features": 2,
+                                "bias": False,
+                                "dtype": "float64",
+                            },
+                        },
+                    ],
+                },
+            ],
+        },
+    }
+    for name, values in model.state_dict().items():
+        assert_identical(entries["param:" + name], values)
+
+
+def test_a_float32_model_loads_as_float32(tmp_path: Path) -> None:
+    model = nl.Sequential(nl.Linear(3, 2, rng=0, dtype=np.float32), nl.Sigmoid())
+    save(model, tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz")
+    assert [parameter.dtype for parameter in loaded.parameters()] == [np.float32, np.float32]
+    assert loaded(np.ones((4, 3), dtype=np.float32)).dtype == np.float32
+
+
+def test_the_path_is_used_exactly_as_given(tmp_path: Path) -> None:
+    """No ".npz" is added; str and PathLike both work; saving again replaces the file."""
+    first, second = nl.Linear(2, 2, rng=0), nl.Linear(2, 2, rng=1)
+    save(first, str(tmp_path / "model"))
+    assert os.listdir(tmp_path) == ["model"]
+    assert_same_model(load(str(tmp_path / "model")), first)
+    save(second, tmp_path / "model")
+    assert os.listdir(tmp_path) == ["model"]
+    assert_same_model(load(tmp_path / "model"), second)
+
+
+# ---------------------------------------------------------------------------------------------
+# User layers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_user_layer_round_trips_through_custom_layers(tmp_path: Path) -> None:
+    model = nl.Sequential(nl.Linear(3, 2, rng=0), Scale(2, start=0.25))
+    model[1].scale.data[:] = [7.0, -3.0]  # type: ignore[attr-defined]  # trained, not initial
+    save(model, tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz", custom_layers={"Scale": Scale})
+    assert isinstance(loaded, nl.Sequential)
+    assert isinstance(loaded[1], Scale)
+    assert loaded[1].start == 0.25
+    assert_same_model(loaded, model)
+
+
+def test_a_user_layer_without_custom_layers_is_named(tmp_path: Path) -> None:
+    save(nl.Sequential(nl.Sigmoid(), nl.Sequential(Scale(2))), tmp_path / "model.npz")
+    message = str(load_error(tmp_path / "model.npz", "Sequential layer 1.0: unknown layer class"))
+    assert "'Scale'" in message
+    assert "custom_layers={'Scale': Scale}" in message
+    for name in [*nnlite.layers.__all__, "Sequential"]:  # the known ones are listed
+        assert name in message
+
+
+def test_custom_layers_win_over_a_built_in_of_the_same_name(tmp_path: Path) -> None:
+    class Sigmoid(nl.Sigmoid):
+        """A user's instrumented Sigmoid, chosen explicitly at load time."""
+
+    save(nl.Sequential(nl.Sigmoid()), tmp_path / "model.npz")
+    assert type(load(tmp_path / "model.npz")[0]) is nl.Sigmoid  # type: ignore[index]
+    loaded = load(tmp_path / "model.npz", custom_layers={"Sigmoid": Sigmoid})
+    assert type(loaded[0]) is Sigmoid  # type: ignore[index]
+
+
+def test_custom_layers_must_be_layer_classes(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"'Scale' maps to Scale\(.*\), an instance"):
+        load(tmp_path / "model.npz", custom_layers={"Scale": Scale(2)})  # type: ignore[dict-item]
+
+
+def test_built_in_layers_are_looked_up_when_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer added to nnlite.layers.__all__ is known to save and load without custom_layers."""
+    save(nl.Sequential(Doubling()), tmp_path / "model.npz")
+    load_error(tmp_path / "model.npz", "unknown layer class 'Doubling'")
+    monkeypatch.setattr(nnlite.layers, "Doubling", Doubling, raising=False)
+    monkeypatch.setattr(nnlite.layers, "__all__", [*nnlite.layers.__all__, "Doubling"])
+    assert isinstance(load(tmp_path / "model.npz")[0], Doubling)  # type: ignore[index]
+
+
+ShadowLinear = type("Linear", (Scale,), {})  # a user class with a built-in's name
+
+
+@pytest.mark.parametrize(
+    ("layer", "expected"),
+    [
+        (NoConfig(2), r"NoConfig\(\): get_config\(\) raised .*takes n_features"),
+        (NumpyConfig(2), r"NumpyConfig\(.*\): .*which is not JSON"),
+        (Scale(2, start=float("nan")), r"Scale\(.*\): .*which is not JSON"),
+        (ListConfig(2), r"ListConfig\(.*\): get_config\(\) must return a dict"),
+        (ShadowLinear(2), r"Linear\(.*\): it has the class name of nnlite's built-in Linear"),
+    ],
+    ids=["no get_config", "numpy value", "nan", "not a dict", "built-in name"],
+)
+def test_a_layer_that_cannot_be_rebuilt_is_refused_at_save(
+    tmp_path: Path, layer: nl.Layer, expected: str
+) -> None:
+    """The error names the layer and its index path; nothing is written, an old file is kept."""
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old contents")
+    model = nl.Sequential(nl.Linear(2, 2, rng=0), nl.Sequential(nl.Sigmoid(), layer))
+    with pytest.raises(nl.SaveError, match=r"cannot save Sequential layer 1\.1, " + expected):
+        save(model, path)
+    assert path.read_bytes() == b"old contents"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrupt files: always one LoadError, never another exception
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_missing_file_a_directory_and_an_empty_file(tmp_path: Path) -> None:
+    error = load_error(tmp_path / "missing.npz", "cannot open the file")
+    assert isinstance(error.__cause__, FileNotFoundError)  # chained, for the traceback
+    load_error(tmp_path, "cannot open the file")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    load_error(tmp_path / "empty.npz", "the file is empty")
+
+
+def test_every_truncation_is_a_load_error(saved_bytes: bytes, workdir: Path) -> None:
+    """Every length from one byte short down to 0: the whole property, checked exhaustively."""
+    path = workdir / "truncated.npz"
+    path.write_bytes(saved_bytes)
+    for length in reversed(range(len(saved_bytes))):
+        os.truncate(path, length)  # shrinking in place: far faster than rewriting each time
+        load_error(path)
+
+
+@given(junk=st.binary(max_size=3000), zip_signature=st.booleans())
+def test_random_bytes_are_a_load_error(junk: bytes, zip_signature: bool, workdir: Path) -> None:
+    """Junk, and junk that starts like a zip so that it reaches the zip reader."""
+    path = workdir / "junk.npz"
+    path.write_bytes((b"PK\x03\x04" if zip_signature else b"") + junk)
+    load_error(path)
+
+
+@given(data=st.data())
+def test_a_flipped_bit_is_a_load_error_or_changes_nothing(
+    data: st.DataObject, saved_bytes: bytes, workdir: Path
+) -> None:
+    """Every zip entry carries a CRC-32 of its bytes and load checks them all, so a flip inside an
+    entry (JSON, npy header or values) is a LoadError; a flip in zip metadata that nothing reads
+    (a timestamp) loads the same model. Nothing else may happen."""
+    bit = data.draw(st.integers(min_value=0, max_value=8 * len(saved_bytes) - 1), label="bit")
+    flipped = bytearray(saved_bytes)
+    flipped[bit // 8] ^= 1 << (bit % 8)
+    path = workdir / "flipped.npz"
+    path.write_bytes(bytes(flipped))
+    outcome: nl.Layer | nl.LoadError
+    try:
+        outcome = load(path)
+    except nl.LoadError as error:
+        outcome = error
+    if isinstance(outcome, nl.LoadError):
+        assert str(path) in str(outcome)
+    else:
+        assert_same_model(outcome, reference_model())
+
+
+def test_a_flipped_bit_in_a_weight_fails_the_checksum(saved_bytes: bytes, tmp_path: Path) -> None:
+    """Without the CRC check this would load quietly with a different weight."""
+    weights = reference_model()[0].weight.data.tobytes()  # type: ignore[attr-defined]
+    position = saved_bytes.index(weights) + 5
+    flipped = bytearray(saved_bytes)
+    flipped[position] ^= 1
+    (tmp_path / "model.npz").write_bytes(bytes(flipped))
+    load_error(tmp_path / "model.npz", "Bad CRC-32")
+
+
+def test_a_zip_that_is_not_an_npz_and_an_npz_without_the_json(tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "notes.zip", "w") as archive:
+        archive.writestr("notes.txt", "not a model")
+    load_error(tmp_path / "notes.zip", r"no 'nnlite.json' entry.*its entries: 'notes.txt'")
+    write_npz(tmp_path / "model.npz", {"param:0.weight": np.ones((2, 3))})
+    load_error(tmp_path / "model.npz", r"no 'nnlite.json' entry.*its entries: 'param:0.weight'")
+
+
+@pytest.mark.parametrize(
+    ("json_entry", "expected"),
+    [
+        (np.array("{"), "is not valid JSON"),
+        (np.array("[" * 100_000 + "]" * 100_000), "is not valid JSON .*recursion"),
+        (np.array("[]"), r"not an nnlite model file \(format \[\]"),
+        (document(LINEAR_2_3, format="keras"), r"not an nnlite model file \(format 'keras'"),
+        (document(LINEAR_2_3, version=2), "version 2: this nnlite reads version 1, .* newer"),
+        (document(LINEAR_2_3, version="1"), "unsupported format version '1'"),
+        (document(LINEAR_2_3, version=True), "unsupported format version True"),
+        (np.array(json.dumps({"format": "nnlite", "version": 1})), "no 'model' entry"),
+        (np.array(b"{}"), r"a 0-d unicode array of JSON text, found dtype \|S2"),
+        (np.array(["{}"]), r"a 0-d unicode array of JSON text, found .* shape \(1,\)"),
+        (np.array(1.0), "a 0-d unicode array of JSON text, found dtype float64"),
+    ],
+    ids=[
+        "malformed",
+        "too deep",
+        "not an object",
+        "format",
+        "newer version",
+        "version string",
+        "version bool",
+        "no model",
+        "bytes",
+        "1-d",
+        "float",
+    ],
+)
+def test_a_bad_json_entry_is_a_load_error(tmp_path: Path, json_entry: Array, expected: str) -> None:
+    load_error(write_npz(tmp_path / "model.npz", {"nnlite.json": json_entry}), expected)
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """A Sigmoid inside ``depth`` Sequentials."""
+    spec: dict[str, Any] = {"class": "Sigmoid", "config": {}}
+    for _ in range(depth):
+        spec = {"class": "Sequential", "layers": [spec]}
+    return spec
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ({"class": "Linear"}, r"the model: expected \{'class', 'config'"),
+        ({"class": 3, "config": {}}, r"the model: expected \{'class': name"),
+        ({"class": "Sequential", "layers": {}}, r"expected \{'class', 'layers': \[...\]\}"),
+        (
+            {"class": "Sequential", "layers": [{"class": "Linear", "config": {"in_features": 1}}]},
+            r"Sequential layer 0: Linear\(\*\*\{'in_features': 1\}\) failed: TypeError",
+        ),
+        (
+            {"class": "Linear", "config": {"in_features": 0, "out_features": 2}},
+            r"Linear\(\*\*.*\) failed: ValueError: Linear expects in_features",
+        ),
+        (
+            {"class": "Linear", "config": {"in_features": 2, "out_features": 2, "act": "relu"}},
+            r"failed: TypeError: .*'act'",
+        ),
+        (nested(150), "Sequentials nested deeper than 100"),
+    ],
+    ids=[
+        "no config",
+        "class not a str",
+        "layers not a list",
+        "missing",
+        "invalid",
+        "unknown",
+        "deep",
+    ],
+)
+def test_a_bad_architecture_is_a_load_error(
+    tmp_path: Path, model: dict[str, Any], expected: str
+) -> None:
+    load_error(write_npz(tmp_path / "model.npz", {"nnlite.json": document(model)}), expected)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "expected"),
+    [
+        (
+            {"param:weight": np.ones((3, 2)), "param:bias": np.ones(3)},
+            r"'weight': expected shape \(2, 3\)",
+        ),
+        (
+            {"param:weight": np.ones((2, 3), np.float32), "param:bias": np.ones(3)},
+            "'weight': expected dtype float64, found float32",
+        ),
+        ({"param:weight": np.ones((2, 3))}, "missing key 'bias'"),
+        (
+            {"param:weight": np.ones((2, 3)), "param:bias": np.ones(3), "param:gain": np.ones(3)},
+            "unexpected key 'gain'",
+        ),
+        (
+            {"param:weight": np.ones((2, 3)), "param:bias": np.ones(3), "notes": np.ones(1)},
+            "unexpected entries 'notes'",
+        ),
+    ],
+    ids=["shape", "dtype", "missing", "unexpected parameter", "unexpected entry"],
+)
+def test_parameters_that_do_not_fit_are_a_load_error(
+    tmp_path: Path, parameters: dict[str, Array], expected: str
+) -> None:
+    path = write_npz(tmp_path / "model.npz", {"nnlite.json": document(LINEAR_2_3), **parameters})
+    load_error(path, expected)
+
+
+UNPICKLED: list[str] = []
+
+
+def _record_unpickling() -> None:
+    UNPICKLED.append("unpickled")
+
+
+class Tripwire:
+    """Unpickling one records it in UNPICKLED: what a malicious file would run code with."""
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return _record_unpickling, ()
+
+
+@pytest.mark.parametrize("entry", ["param:weight", "nnlite.json"])
+def test_a_pickled_object_array_is_never_unpickled(tmp_path: Path, entry: str) -> None:
+    pickle.loads(pickle.dumps(Tripwire()))  # the tripwire works ...
+    assert UNPICKLED == ["unpickled"]
+    UNPICKLED.clear()
+    entries: dict[str, Any] = {
+        "nnlite.json": document(LINEAR_2_3),
+        "param:weight": np.ones((2, 3)),
+        "param:bias": np.ones(3),
+    }
+    entries[entry] = np.array([Tripwire()], dtype=object)
+    load_error(write_npz(tmp_path / "model.npz", entries), "Object arrays cannot be loaded")
+    assert UNPICKLED == []  # ... and load never set it off
+
+
+# ---------------------------------------------------------------------------------------------
+# Atomic writes, and all-or-nothing loading
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old", [b"old contents", None], ids=["over a file", "new file"])
+@pytest.mark.parametrize(
+    "interruption", [OSError("disk full"), KeyboardInterrupt()], ids=["OSError", "interrupt"]
+)
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: bytes | None, interruption: BaseException
+) -> None:
+    path = tmp_path / "model.npz"
+    if old is not None:
+        path.write_bytes(old)
+    written: list[int] = []
+
+    def fail_halfway(file: Any, **entries: Any) -> None:
+        written.append(file.write(b"PK\x03\x04 the first half of an archive"))
+        raise interruption
+
+    monkeypatch.setattr(np, "savez", fail_halfway)
+    with pytest.raises(type(interruption)):
+        save(reference_model(), path)
+    assert written  # the failure came in the middle of writing
+    if old is None:
+        assert os.listdir(tmp_path) == []
+    else:
+        assert os.listdir(tmp_path) == ["model.npz"]
+        assert path.read_bytes() == old
+
+
+def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old contents")
+    temporaries: list[Path] = []
+
+    def fail(source: str, target: str) -> None:
+        temporaries.append(Path(source))
+        assert repr(load(source)) == repr(reference_model())  # the whole model is in it
+        raise OSError("cannot rename")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="cannot rename"):
+        save(reference_model(), path)
+    assert [temporary.parent for temporary in temporaries] == [tmp_path]  # beside the target
+    assert path.read_bytes() == b"old contents"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_the_temporary_is_fsynced_then_renamed_onto_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(descriptor: int) -> None:
+        calls.append("fsync")
+        fsync(descriptor)
+
+    def recording_replace(source: str, target: str) -> None:
+        calls.append(f"replace {Path(source).parent == tmp_path} {target}")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    save(reference_model(), tmp_path / "model.npz")
+    assert calls == ["fsync", f"replace True {tmp_path / 'model.npz'}"]
+
+
+def test_a_state_that_does_not_fit_changes_no_parameter() -> None:
+    """load builds a new model; load_state_dict into an existing one is all or nothing."""
+    model = reference_model()
+    before = model.state_dict()
+    state = model.state_dict()
+    state["0.weight"] = state["0.weight"] + 1  # fits, and comes first
+    state["2.1.weight"] = np.zeros((4, 2))  # does not fit
+    with pytest.raises(
+        nl.LoadError, match=r"'2.1.weight': expected shape \(5, 2\), found \(4, 2\)"
+    ):
+        model.load_state_dict(state)
+    for name, values in model.state_dict().items():
+        assert_identical(values, before[name])
