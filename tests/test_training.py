@@ -1,0 +1,238 @@
+"""fit, predict, evaluate and accuracy."""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import nnlite as nl
+from nnlite.optim import SGD
+from nnlite.training import TrainingError, accuracy, evaluate, fit, predict
+
+X_XOR = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+Y_XOR = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+
+def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    generator = np.random.default_rng(seed)
+    X = generator.normal(size=(n, 3))
+    Y = (X[:, :1] + X[:, 1:2] > 0).astype(float)
+    return X, Y
+
+
+def test_fit_learns_xor() -> None:
+    model = nl.two_layer_network(2, 4, rng=0)
+    history = fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=2.0), X_XOR, Y_XOR,
+        epochs=3000, batch_size=4, rng=0, progress=False,
+    )  # fmt: skip
+    assert history.epochs == 3000
+    assert history.loss[-1] < 0.01 < history.loss[0]
+    assert accuracy(model(X_XOR), Y_XOR) == 1.0
+
+
+@given(n=st.integers(1, 11), batch_size=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_fit_is_the_minibatch_loop_written_out(n: int, batch_size: int, seed: int) -> None:
+    """The same permutations, the same steps, the last partial batch averaged over its own rows:
+    bit-identical weights and per-epoch losses."""
+    X, Y = _data(n, seed)
+    model = nl.two_layer_network(3, 2, rng=seed)
+    by_hand = copy.deepcopy(model)
+    history = fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=0.5), X, Y,
+        epochs=2, batch_size=batch_size, rng=seed, progress=False,
+    )  # fmt: skip
+
+    generator = np.random.default_rng(seed)
+    loss = nl.MSELoss()
+    for epoch in range(2):
+        order = generator.permutation(n)
+        total = 0.0
+        for begin in range(0, n, batch_size):
+            rows = order[begin : begin + batch_size]
+            value = loss(by_hand(X[rows]), Y[rows])
+            by_hand.zero_grad()
+            by_hand.backward(loss.backward())
+            for parameter in by_hand.parameters():
+                parameter.data -= 0.5 * parameter.grad
+            total += value * len(rows)
+        assert history.loss[epoch] == total / n
+    for (name, a), (_, b) in zip(model.named_parameters(), by_hand.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=name)
+
+
+def test_same_rng_same_run_bit_for_bit_and_other_seeds_differ() -> None:
+    X, Y = _data(30)
+
+    def run(seed: int) -> tuple[list[float], np.ndarray]:
+        model = nl.two_layer_network(3, 4, rng=1)
+        history = fit(
+            model, nl.MSELoss(), SGD(model.parameters(), lr=0.5), X, Y,
+            epochs=5, batch_size=7, rng=seed, progress=False,
+        )  # fmt: skip
+        return history.loss, model[0].weight.data.copy()  # type: ignore[attr-defined]
+
+    first, again, other = run(3), run(3), run(4)
+    assert first[0] == again[0]
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[1], other[1])
+
+
+def test_without_shuffle_the_rows_go_in_order() -> None:
+    X, Y = _data(9)
+    model = nl.two_layer_network(3, 2, rng=0)
+    reference = copy.deepcopy(model)
+    fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=0.1), X, Y,
+        epochs=1, batch_size=9, shuffle=False, progress=False,
+    )  # fmt: skip
+    loss = nl.MSELoss()
+    loss(reference(X), Y)
+    reference.backward(loss.backward())
+    np.testing.assert_array_equal(
+        model[0].weight.data,  # type: ignore[attr-defined]
+        reference[0].weight.data - 0.1 * reference[0].weight.grad,  # type: ignore[attr-defined]
+    )
+
+
+def test_validation_history() -> None:
+    X, Y = _data(40)
+    X_val, Y_val = _data(20, seed=1)
+    model = nl.two_layer_network(3, 4, rng=0)
+    loss = nl.MSELoss()
+    history = fit(
+        model, loss, SGD(model.parameters(), lr=1.0), X, Y,
+        epochs=3, batch_size=8, rng=0, validation_data=(X_val, Y_val), progress=False,
+    )  # fmt: skip
+    assert len(history.val_loss) == len(history.val_accuracy) == len(history.seconds) == 3
+    final = evaluate(model, loss, X_val, Y_val)
+    assert history.val_loss[-1] == final["loss"]
+    assert history.val_accuracy[-1] == final["accuracy"]
+    assert not history.stopped_early
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    """Validation targets opposite to the training ones: the validation loss rises from the start,
+    so training stops after ``patience`` epochs with the weights of epoch 0."""
+    X, Y = _data(40)
+    model = nl.two_layer_network(3, 4, rng=0)
+    after_first_epoch = copy.deepcopy(model)
+    fit(
+        after_first_epoch, nl.MSELoss(), SGD(after_first_epoch.parameters(), lr=1.0), X, Y,
+        epochs=1, batch_size=8, rng=5, progress=False,
+    )  # fmt: skip
+    history = fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X, Y,
+        epochs=50, batch_size=8, rng=5, validation_data=(X, 1 - Y), patience=3, progress=False,
+    )  # fmt: skip
+    assert history.stopped_early
+    assert history.best_epoch == 0
+    assert history.epochs == 4
+    assert history.val_loss[0] < min(history.val_loss[1:])
+    for name, value in after_first_epoch.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+
+
+def test_divergence_is_a_clear_error() -> None:
+    X, Y = _data(20)
+    X *= 1e150
+    model = nl.Sequential(nl.Linear(3, 1, rng=0))
+    with pytest.raises(TrainingError, match="lower the learning rate"), np.errstate(all="ignore"):
+        fit(model, nl.MSELoss(), SGD(model.parameters(), lr=1e10), X, Y, epochs=5, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs to be a positive int, got 0"),
+        ({"epochs": 2.5}, "epochs to be a positive int, got 2.5"),
+        ({"epochs": 1, "batch_size": 0}, "batch_size to be a positive int, got 0"),
+        ({"epochs": 1, "patience": 2}, "patience .* needs validation_data"),
+        ({"epochs": 1, "patience": -1, "validation_data": (X_XOR, Y_XOR)}, "patience to be"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+    model = nl.two_layer_network(2, 2, rng=0)
+    with pytest.raises(ValueError, match=message):
+        fit(model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR, **kwargs)  # type: ignore[arg-type]
+
+
+def test_mismatched_rows_name_both_shapes() -> None:
+    model = nl.two_layer_network(2, 2, rng=0)
+    with pytest.raises(nl.ShapeError, match=r"same number of rows, got \(4, 2\) and \(3, 1\)"):
+        fit(model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR[:3], epochs=1)
+
+
+def test_progress_off_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    model = nl.two_layer_network(2, 2, rng=0)
+    for progress in (False, None):  # None: stderr is not a terminal under pytest
+        fit(
+            model,
+            nl.MSELoss(),
+            SGD(model.parameters(), lr=1.0),
+            X_XOR,
+            Y_XOR,
+            epochs=2,
+            progress=progress,
+        )
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
+
+
+def test_progress_without_tqdm_prints_a_line_per_epoch(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model = nl.two_layer_network(2, 2, rng=0)
+    fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR,
+        epochs=3, validation_data=(X_XOR, Y_XOR), progress=True,
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["epoch", "1/3"],
+        ["epoch", "2/3"],
+        ["epoch", "3/3"],
+    ]
+    assert all("loss" in line and "val_accuracy" in line and "samples/s" in line for line in lines)
+
+
+def test_progress_with_tqdm_shows_the_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    model = nl.two_layer_network(2, 2, rng=0)
+    fit(model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR, epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err
+    assert "loss=" in err
+
+
+def test_predict_in_batches_equals_all_at_once() -> None:
+    X, _ = _data(23)
+    model = nl.two_layer_network(3, 4, 2, rng=0)
+    np.testing.assert_array_equal(predict(model, X, batch_size=5), model(X))
+    np.testing.assert_array_equal(predict(model, X), model(X))
+
+
+def test_accuracy_binary_and_one_hot() -> None:
+    assert accuracy([[0.2], [0.7], [0.5], [0.1]], [[0.0], [1.0], [0.0], [1.0]]) == 0.5
+    assert accuracy([[-1.0], [2.0]], [[0.0], [1.0]], threshold=0.0) == 1.0
+    one_hot = np.eye(3)[[0, 2, 1]]
+    assert accuracy([[0.9, 0.1, 0.0], [0.1, 0.2, 0.7], [0.5, 0.4, 0.1]], one_hot) == pytest.approx(
+        2 / 3
+    )
+    with pytest.raises(nl.ShapeError, match="same shape"):
+        accuracy(np.zeros((3, 1)), np.zeros(3))
+
+
+def test_evaluate_reports_accuracy_only_for_classification_targets() -> None:
+    model = nl.two_layer_network(2, 2, rng=0)
+    assert set(evaluate(model, nl.MSELoss(), X_XOR, Y_XOR)) == {"loss", "accuracy"}
+    assert set(evaluate(model, nl.MSELoss(), X_XOR, Y_XOR * 0.5)) == {"loss"}
