@@ -1,37 +1,67 @@
 """nnlite: an object-oriented neural-net mini-framework on numpy, with explicit backward passes.
 
-Import it as ``import nnlite as nl``. The gradient-testing toolkit is :mod:`nnlite.testing`.
+Import it as ``import nnlite as nl``. The gradient-testing toolkit is :mod:`nnlite.testing`, the
+optimizers are in :mod:`nnlite.optim` and the data sets in :mod:`nnlite.datasets`.
 """
 
-from nnlite import testing
+from nnlite import datasets, optim, testing
 from nnlite._validation import FloatArray, as_float_array
-from nnlite.errors import DTypeError, LoadError, NnliteError, ShapeError, StateError
+from nnlite.errors import (
+    DTypeError,
+    LoadError,
+    MissingExtraError,
+    NnliteError,
+    SaveError,
+    ShapeError,
+    StateError,
+)
 from nnlite.layer import Layer
-from nnlite.layers import BiasAppend, Linear, Sigmoid
-from nnlite.losses import Loss, MSELoss
+from nnlite.layers import BiasAppend, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
 from nnlite.networks import two_layer_network
 from nnlite.parameter import Parameter
 from nnlite.sequential import Sequential
+from nnlite.serialization import load, save
+from nnlite.training import History, TrainingError, accuracy, evaluate, fit, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
     "BiasAppend",
     "DTypeError",
     "FloatArray",
+    "History",
+    "Identity",
     "Layer",
+    "LeakyReLU",
     "Linear",
     "LoadError",
     "Loss",
     "MSELoss",
+    "MissingExtraError",
     "NnliteError",
     "Parameter",
+    "ReLU",
+    "SaveError",
     "Sequential",
     "ShapeError",
     "Sigmoid",
+    "SoftmaxCrossEntropyLoss",
     "StateError",
+    "Tanh",
+    "TrainingError",
     "__version__",
+    "accuracy",
     "as_float_array",
+    "datasets",
+    "evaluate",
+    "fit",
+    "load",
+    "optim",
+    "predict",
+    "save",
     "testing",
     "two_layer_network",
 ]

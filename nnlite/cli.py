@@ -1,0 +1,341 @@
+"""The ``nnlite`` command: train the derivation's network, check and use saved models.
+
+    nnlite train [--dataset digits] [--hidden H] [--epochs E] [--lr LR] [--batch-size B]
+                 [--optimizer {sgd,adam}] [--seed S] [--save PATH] [--plot PATH]
+    nnlite check PATH
+    nnlite predict PATH [--dataset digits]
+
+Also ``python -m nnlite``. Errors (bad arguments, unreadable files, missing optional extras) end
+the command with one line on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from nnlite import datasets
+from nnlite._validation import FloatArray, label
+from nnlite.errors import MissingExtraError, NnliteError
+from nnlite.layer import Layer
+from nnlite.layers import BiasAppend
+from nnlite.losses import MSELoss
+from nnlite.networks import two_layer_network
+from nnlite.optim import SGD, Adam, Optimizer
+from nnlite.sequential import Sequential
+from nnlite.serialization import load, save
+from nnlite.testing import check_gradients
+from nnlite.training import History, accuracy, fit
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The training settings ``nnlite train`` uses for a data set unless told otherwise."""
+
+    hidden: int
+    epochs: int
+    lr: float
+    batch_size: int
+    optimizer: str
+    input_bias: bool = False
+
+
+# Tuned so that the derivation's network (sigmoid hidden layer, bias column, sigmoid outputs, MSE)
+# learns each set in about a second on 2 cores; digits reaches 97% test accuracy or more with the
+# default seed (and with seeds 1 to 4) and a stratified 75/25 split.
+#
+# input_bias appends a column of ones to the input too, so the hidden layer gets a bias as the
+# output layer does. The derivation's H = X W1 has none: each hidden unit is then
+# sigma(w . x) = 1/2 + (an odd function of x), and so is any sum of them, which cannot separate
+# data that is symmetric about the origin, like the two circles (it stays at 50%).
+DEFAULTS = {
+    "digits": Defaults(hidden=100, epochs=50, lr=0.005, batch_size=32, optimizer="adam"),
+    "xor": Defaults(hidden=4, epochs=3000, lr=2.0, batch_size=4, optimizer="sgd"),
+    "moons": Defaults(
+        hidden=16, epochs=300, lr=0.05, batch_size=16, optimizer="adam", input_bias=True
+    ),
+    "circles": Defaults(
+        hidden=16, epochs=300, lr=0.05, batch_size=16, optimizer="adam", input_bias=True
+    ),
+    "spirals": Defaults(
+        hidden=64, epochs=300, lr=0.02, batch_size=32, optimizer="adam", input_bias=True
+    ),
+}
+
+LOADERS: dict[str, Callable[[int], tuple[FloatArray, FloatArray]]] = {
+    "digits": lambda seed: datasets.load_digits(),
+    "xor": lambda seed: datasets.xor(),
+    "moons": lambda seed: datasets.two_moons(rng=seed),
+    "circles": lambda seed: datasets.circles(rng=seed),
+    "spirals": lambda seed: datasets.spirals(rng=seed),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (NnliteError, OSError) as error:
+        print(f"nnlite: error: {error}", file=sys.stderr)
+        return 1
+
+
+def train(args: argparse.Namespace) -> int:
+    """``nnlite train``: train two_layer_network on a data set and report its accuracy."""
+    settings = _settings(args)
+    X_train, X_test, Y_train, Y_test, split = _data(args.dataset, args.seed, args.test_size)
+    model = _model(X_train.shape[1], settings, Y_train.shape[1], seed=args.seed)
+    print(
+        f"data: {args.dataset}, {X_train.shape[0]} training and {X_test.shape[0]} test rows "
+        f"({split})"
+    )
+    print(model)
+    print(
+        f"training: {settings.optimizer}, lr {settings.lr:g}, {settings.epochs} epochs, "
+        f"batch size {settings.batch_size}, seed {args.seed}"
+    )
+    optimizer = _optimizer(settings.optimizer, model, settings.lr)
+    loss = MSELoss()
+    start = time.perf_counter()
+    history = fit(
+        model,
+        loss,
+        optimizer,
+        X_train,
+        Y_train,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        rng=args.seed,
+        validation_data=(X_test, Y_test),
+        progress=False if args.no_progress else None,
+    )
+    seconds = time.perf_counter() - start
+    print(f"train accuracy {accuracy(model(X_train), Y_train):.2%}")
+    print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%}")
+    print(f"final loss     {history.loss[-1]:.5f} (train), {history.val_loss[-1]:.5f} (test)")
+    print(f"wall time      {seconds:.2f} s for {history.epochs} epochs")
+    if args.save:
+        save(model, args.save)
+        print(f"saved the model to {args.save}")
+    if args.plot:
+        _plot(history, args.plot, title=f"two_layer_network on {args.dataset}")
+        print(f"saved the plot to {args.plot}")
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """``nnlite check``: load a saved model and check its gradients against finite differences."""
+    model = load(args.path)
+    n_features = args.features if args.features is not None else _input_width(model)
+    x = np.random.default_rng(args.seed).standard_normal((args.batch_size, n_features))
+    print(model)
+    try:
+        report = check_gradients(model, x, rng=args.seed)
+    except AssertionError as failure:
+        print(failure)
+        return 1
+    print(report)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    """``nnlite predict``: the accuracy of a saved model on a data set."""
+    model = load(args.path)
+    X_train, X_test, Y_train, Y_test, split = _data(args.dataset, args.seed, args.test_size)
+    print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%} ({X_test.shape[0]} rows, {split})")
+    X_all, Y_all = np.concatenate([X_train, X_test]), np.concatenate([Y_train, Y_test])
+    print(f"all rows       {accuracy(model(X_all), Y_all):.2%} ({X_all.shape[0]} rows)")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Defaults:
+    defaults = DEFAULTS[args.dataset]
+    return Defaults(
+        hidden=args.hidden if args.hidden is not None else defaults.hidden,
+        epochs=args.epochs if args.epochs is not None else defaults.epochs,
+        lr=args.lr if args.lr is not None else defaults.lr,
+        batch_size=args.batch_size if args.batch_size is not None else defaults.batch_size,
+        optimizer=args.optimizer if args.optimizer is not None else defaults.optimizer,
+        input_bias=args.input_bias if args.input_bias is not None else defaults.input_bias,
+    )
+
+
+def _model(n_in: int, settings: Defaults, n_out: int, *, seed: int) -> Sequential:
+    """two_layer_network, after a BiasAppend on the input when ``settings.input_bias``."""
+    if not settings.input_bias:
+        return two_layer_network(n_in, settings.hidden, n_out, rng=seed)
+    return Sequential(BiasAppend(), *two_layer_network(n_in + 1, settings.hidden, n_out, rng=seed))
+
+
+def _data(
+    name: str, seed: int, test_size: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, str]:
+    """The data set split into train and test rows, and a few words on how."""
+    X, Y = LOADERS[name](seed)
+    if X.shape[0] < 10:  # xor: four points, nothing to hold out
+        return X, X, Y, Y, "too small to split: test rows are the training rows"
+    X_train, X_test, Y_train, Y_test = datasets.train_test_split(
+        X, Y, test_size=test_size, stratify=True, rng=seed
+    )
+    return X_train, X_test, Y_train, Y_test, f"stratified {1 - test_size:.0%}/{test_size:.0%} split"
+
+
+def _optimizer(name: str, model: Layer, lr: float) -> Optimizer:
+    if name == "adam":
+        return Adam(model.parameters(), lr=lr)
+    return SGD(model.parameters(), lr=lr, momentum=0.9 if name == "sgd-momentum" else 0.0)
+
+
+def _input_width(model: Layer) -> int:
+    """The input width of a model that starts with a Linear, after any BiasAppend layers."""
+    appended = 0
+    for layer in _flat_layers(model):
+        if isinstance(layer, BiasAppend):
+            appended += 1
+            continue
+        width = getattr(layer, "in_features", None)
+        if isinstance(width, int) and width > appended:
+            return width - appended
+        break
+    raise NnliteError(f"cannot tell the input width of the model {label(model)}: pass --features N")
+
+
+def _flat_layers(model: Layer) -> list[Layer]:
+    if isinstance(model, Sequential):
+        return [inner for layer in model for inner in _flat_layers(layer)]
+    return [model]
+
+
+def _plot(history: History, path: str, *, title: str) -> None:
+    """Save a PNG of the loss and the test accuracy per epoch."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, no window
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise MissingExtraError('--plot needs matplotlib: pip install "nnlite[plot]"') from error
+    epochs = np.arange(1, history.epochs + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, history.loss, label="train")
+    left.plot(epochs, history.val_loss, label="test")
+    left.set(xlabel="epoch", ylabel="loss (1/2N sum of squares)", yscale="log", title="loss")
+    left.legend()
+    if history.val_accuracy:
+        right.plot(epochs, np.array(history.val_accuracy) * 100)
+    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="accuracy")
+    figure.suptitle(title)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (and the exit status 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {kind.__name__}, got {text!r}"
+            ) from None
+        if not value > 0 or not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nnlite", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    def common_data(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--dataset",
+            choices=sorted(DEFAULTS),
+            default="digits",
+            help="data set (default: digits)",
+        )
+        sub.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            help="seed for the split, the weights and the shuffling (default: 0)",
+        )
+        sub.add_argument(
+            "--test-size",
+            type=_fraction,
+            default=0.25,
+            help="test fraction of a stratified split (default: 0.25)",
+        )
+
+    sub = commands.add_parser(
+        "train", help="train the derivation's network and report its accuracy"
+    )
+    common_data(sub)
+    sub.add_argument("--hidden", type=_positive(int), help="hidden units")
+    sub.add_argument("--epochs", type=_positive(int), help="passes over the training rows")
+    sub.add_argument("--lr", type=_positive(float), help="learning rate")
+    sub.add_argument("--batch-size", type=_positive(int), help="rows per step")
+    sub.add_argument("--optimizer", choices=["sgd", "sgd-momentum", "adam"], help="optimizer")
+    sub.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    sub.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="save a PNG of loss and accuracy per epoch (needs matplotlib)",
+    )
+    sub.add_argument(
+        "--input-bias",
+        action=argparse.BooleanOptionalAction,
+        help="append a ones column to the input as well (default: on for moons, circles, spirals)",
+    )
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub.set_defaults(run=train)
+
+    sub = commands.add_parser(
+        "check", help="check a saved model's gradients against finite differences"
+    )
+    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+    sub.add_argument(
+        "--features", type=_positive(int), help="input width, when the model cannot tell"
+    )
+    sub.add_argument(
+        "--batch-size", type=_positive(int), default=4, help="rows of the random input (default: 4)"
+    )
+    sub.add_argument(
+        "--seed", type=int, default=0, help="seed of the random input and upstream gradient"
+    )
+    sub.set_defaults(run=check)
+
+    sub = commands.add_parser("predict", help="the accuracy of a saved model on a data set")
+    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+    common_data(sub)
+    sub.set_defaults(run=predict)
+    return parser

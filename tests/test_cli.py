@@ -1,0 +1,203 @@
+"""The nnlite command: train, check, predict, and one-line errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _percent(text: str, label: str) -> float:
+    match = re.search(rf"{label}\s+([\d.]+)%", text)
+    assert match, f"no {label!r} in:\n{text}"
+    return float(match[1])
+
+
+def test_train_on_digits_reaches_97_percent_with_the_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("sklearn")
+    assert main(["train", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "data: digits, 1348 training and 449 test rows (stratified 75%/25% split)" in out
+    assert "(0) Linear(in_features=64" in out  # the model is printed
+    assert _percent(out, "test accuracy") >= 97.0
+    assert _percent(out, "train accuracy") >= 97.0
+    assert re.search(r"final loss\s+[\d.]+ \(train\)", out)
+    assert re.search(r"wall time\s+[\d.]+ s", out)
+
+
+def test_train_save_then_check_and_predict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "xor.npz"
+    assert main(["train", "--dataset", "xor", "--no-progress", "--save", str(path)]) == 0
+    trained = capsys.readouterr().out
+    assert _percent(trained, "test accuracy") == 100.0
+    assert f"saved the model to {path}" in trained
+
+    assert main(["check", str(path)]) == 0
+    checked = capsys.readouterr().out
+    assert "gradient check of Sequential(5 layers): passed" in checked
+    assert "0.weight" in checked
+    assert "3.weight" in checked
+
+    assert main(["predict", str(path), "--dataset", "xor"]) == 0
+    assert _percent(capsys.readouterr().out, "test accuracy") == 100.0
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles", "spirals"])
+def test_train_on_the_synthetic_sets(dataset: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", dataset, "--no-progress"]) == 0
+    assert _percent(capsys.readouterr().out, "test accuracy") >= 90.0
+
+
+def test_options_override_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["train", "--dataset", "moons", "--hidden", "3", "--epochs", "2", "--lr", "0.1"]
+    assert (
+        main([*args, "--batch-size", "50", "--optimizer", "sgd", "--seed", "4", "--no-progress"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "(0) BiasAppend()" in out  # moons appends a ones column to the input by default
+    assert "(1) Linear(in_features=3, out_features=3, bias=False)" in out
+    assert "training: sgd, lr 0.1, 2 epochs, batch size 50, seed 4" in out
+    assert main([*args, "--no-input-bias", "--no-progress"]) == 0
+    assert "(0) Linear(in_features=2, out_features=3, bias=False)" in capsys.readouterr().out
+
+
+def test_circles_need_the_input_bias(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a hidden bias the network is 1/2 + an odd function of x: no better than chance on
+    data symmetric about the origin. With the input bias column it separates the circles."""
+    assert main(["train", "--dataset", "circles", "--no-input-bias", "--no-progress"]) == 0
+    assert _percent(capsys.readouterr().out, "test accuracy") <= 65.0
+    assert main(["train", "--dataset", "circles", "--no-progress"]) == 0
+    assert _percent(capsys.readouterr().out, "test accuracy") >= 95.0
+
+
+def test_check_finds_the_input_width_after_an_input_bias(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "moons.npz"
+    assert (
+        main(["train", "--dataset", "moons", "--epochs", "2", "--no-progress", "--save", str(path)])
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["check", str(path)]) == 0
+    assert "input     (4, 2)" in capsys.readouterr().out
+
+
+def test_plot_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "plots" / "xor.png"
+    assert (
+        main(["train", "--dataset", "xor", "--epochs", "20", "--no-progress", "--plot", str(path)])
+        == 0
+    )
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    status = main(
+        [
+            "train",
+            "--dataset",
+            "xor",
+            "--epochs",
+            "1",
+            "--no-progress",
+            "--plot",
+            str(tmp_path / "p.png"),
+        ]
+    )
+    assert status == 1
+    err = capsys.readouterr().err
+    assert err == 'nnlite: error: --plot needs matplotlib: pip install "nnlite[plot]"\n'
+
+
+def test_digits_without_scikit_learn_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [name for name in sys.modules if name == "sklearn" or name.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    assert main(["train", "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith("nnlite: error: ")
+    assert 'pip install "nnlite[datasets]"' in err
+
+
+def test_a_corrupt_model_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"not a model")
+    for command in (["check", str(path)], ["predict", str(path), "--dataset", "xor"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1
+        assert err.startswith("nnlite: error: ")
+        assert str(path) in err
+
+
+def test_check_reports_a_broken_saved_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model whose layer has no input width: the command says to pass --features."""
+    path = tmp_path / "sigmoid.npz"
+    nl.save(nl.Sequential(nl.Sigmoid()), path)
+    assert main(["check", str(path)]) == 1
+    assert "pass --features N" in capsys.readouterr().err
+    assert main(["check", str(path), "--features", "3"]) == 0
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["train", "--epochs", "-3"],
+        ["train", "--lr", "fast"],
+        ["train", "--dataset", "mnist"],
+        ["train", "--test-size", "1.5"],
+        ["check"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_and_no_traceback(arguments: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nnlite", *arguments],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nnlite")
+    assert "error:" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_python_dash_m_runs_the_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "nnlite", "train", "--dataset", "xor", "--epochs", "5", "--no-progress"],  # noqa: E501
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    assert np.isfinite(_percent(result.stdout, "test accuracy"))
