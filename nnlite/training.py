@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array
+from nnlite._validation import FloatArray, as_float_array, positive_int
 from nnlite.errors import NnliteError, ShapeError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
@@ -117,10 +117,10 @@ def fit(
         True
     """
     X, Y = _rows(X, Y, "fit")
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
+    epochs = positive_int("fit", "epochs", epochs)
+    batch_size = positive_int("fit", "batch_size", batch_size)
     if patience is not None:
-        patience = _positive_int("patience", patience)
+        patience = positive_int("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
@@ -181,7 +181,7 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> Flo
     X = as_float_array(X, "predict", "X")
     if batch_size is None:
         return model(X)
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("predict", "batch_size", batch_size)
     return np.concatenate([model(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)])
 
 
@@ -242,9 +242,3 @@ def _rows(X: ArrayLike, Y: ArrayLike, where: str) -> tuple[FloatArray, FloatArra
     if X.shape[0] == 0:
         raise ShapeError(f"{where} expects at least one row, got X of shape {X.shape}")
     return X, Y
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"fit expects {name} to be a positive int, got {value!r}")
-    return int(value)

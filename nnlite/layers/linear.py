@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nnlite._validation import FloatArray, check_features
+from nnlite._validation import FloatArray, check_features, positive_int
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.random import RngLike
@@ -56,8 +56,8 @@ class Linear(Layer):
         dtype: DTypeLike = np.float64,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
+        self.in_features = positive_int("Linear", "in_features", in_features)
+        self.out_features = positive_int("Linear", "out_features", out_features)
         self.dtype = _float_dtype(dtype)
         generator = np.random.default_rng(rng)
         bound = 1.0 / math.sqrt(in_features)
@@ -102,12 +102,6 @@ class Linear(Layer):
         if self.dtype != np.float64:
             text += f", dtype={self.dtype}"
         return text
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Linear expects {name} to be a positive int, got {value!r}")
-    return int(value)
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
