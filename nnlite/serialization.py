@@ -18,18 +18,17 @@ The file format, version 1, is an uncompressed .npz archive (a zip of .npy files
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import reprlib
-import secrets
 import zipfile
 from collections.abc import Mapping
-from typing import Any, TypeAlias
+from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
 from nnlite import layers as builtin_layers
+from nnlite._files import write_atomically
 from nnlite._validation import label
 from nnlite.errors import LoadError, SaveError
 from nnlite.layer import Layer
@@ -51,7 +50,6 @@ PARAMETER_PREFIX = "param:"
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
-_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _MAX_NESTING = 100  # Sequentials in Sequentials: a bound far above real models, far below the
 # interpreter's recursion limit, which a crafted file could otherwise exhaust
 
@@ -91,7 +89,7 @@ def save(model: Layer, path: PathLike) -> None:
             path ("Sequential layer 1.0"), and nothing is written.
         OSError: the file could not be written; a file already at ``path`` is unchanged.
 
-    Example:
+    Examples:
         >>> import os, tempfile
         >>> model = nl.two_layer_network(2, 3, rng=0)
         >>> with tempfile.TemporaryDirectory() as folder:
@@ -141,7 +139,7 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
             whose message names the file and what was wrong, chained to the original exception.
         TypeError: ``custom_layers`` maps a name to something that is not a Layer subclass.
 
-    Example:
+    Examples:
         >>> nl.load("no-such-model.npz")
         Traceback (most recent call last):
         ...
@@ -201,24 +199,14 @@ def _position(where: tuple[int, ...]) -> str:
 
 
 def _write_atomically(path: str, entries: Mapping[str, np.ndarray[Any, Any]]) -> None:
-    """np.savez into a temporary file beside ``path``, fsync, and rename it onto ``path``."""
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.tmp")
-    # os.open rather than tempfile.mkstemp: mkstemp makes the file 0600, and the saved model
-    # should get the permissions any new file gets (0666 less the umask).
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            # A file object, so numpy adds no ".npz" to the name. (numpy's stub types **kwds as
-            # if they could be its allow_pickle flag, hence the ignore.)
-            np.savez(file, **entries)  # type: ignore[arg-type]
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # the original error is the one to report
-            os.remove(temporary)
-        raise
+    """np.savez into ``path`` atomically (see :func:`nnlite._files.write_atomically`)."""
+
+    def write(file: BinaryIO) -> None:
+        # A file object, so numpy adds no ".npz" to the name. (numpy's stub types **kwds as if
+        # they could be its allow_pickle flag, hence the ignore.)
+        np.savez(file, **entries)  # type: ignore[arg-type]
+
+    write_atomically(path, write)
 
 
 def _layer_classes(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, type[Layer]]:
