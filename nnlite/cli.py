@@ -4,6 +4,7 @@
                  [--optimizer {sgd,adam}] [--seed S] [--save PATH] [--plot PATH]
     nnlite check PATH
     nnlite predict PATH [--dataset digits]
+    nnlite export PATH --to {torch,onnx} OUT
 
 Also ``python -m nnlite``. Errors (bad arguments, unreadable files, missing optional extras) end
 the command with one line on stderr and a non-zero exit status, never a traceback.
@@ -153,6 +154,27 @@ def predict(args: argparse.Namespace) -> int:
     print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%} ({X_test.shape[0]} rows, {split})")
     X_all, Y_all = np.concatenate([X_train, X_test]), np.concatenate([Y_train, Y_test])
     print(f"all rows       {accuracy(model(X_all), Y_all):.2%} ({X_all.shape[0]} rows)")
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """``nnlite export``: write a saved model as a PyTorch file or an ONNX graph.
+
+    torch: :func:`nnlite.interop.save_torch`, a state_dict and the architecture that
+    ``torch.load(OUT, weights_only=True)`` reads without running code, and
+    ``nnlite.interop.load_torch(OUT)`` turns back into the module. onnx:
+    :func:`nnlite.interop.to_onnx`, opset 17, batch size free.
+    """
+    from nnlite import interop  # imports torch or onnx only when run
+
+    model = load(args.path)
+    if args.to == "torch":
+        interop.save_torch(model, args.out)
+        how = "load it with nnlite.interop.load_torch(path)"
+    else:
+        interop.to_onnx(model, args.out)
+        how = f"ONNX opset {interop.ONNX_OPSET}, input 'x', output 'y'"
+    print(f"exported {args.path} to {args.out} ({how})")
     return 0
 
 
@@ -338,4 +360,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
     common_data(sub)
     sub.set_defaults(run=predict)
+
+    sub = commands.add_parser("export", help="write a saved model for PyTorch or ONNX")
+    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+    sub.add_argument(
+        "--to",
+        choices=["torch", "onnx"],
+        required=True,
+        help="torch: a state_dict file for nnlite.interop.load_torch (needs nnlite[torch]); "
+        "onnx: an ONNX graph (needs nnlite[onnx])",
+    )
+    sub.add_argument("out", help="the file to write")
+    sub.set_defaults(run=export)
     return parser

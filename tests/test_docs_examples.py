@@ -20,6 +20,8 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 # Error digits depend on the machine's BLAS; everything else in shown output must match.
 SCIENTIFIC = re.compile(r"\d\.\d+e[+-]\d+")
+# A page whose examples need an optional extra says so at its top: <!-- requires: torch -->
+REQUIRES = re.compile(r"\A\s*<!-- requires: ([\w.]+) -->")
 
 
 def _blocks(page: Path) -> list[tuple[str, str]]:
@@ -36,6 +38,8 @@ def test_page_examples_run_and_print_what_the_page_shows(
 ) -> None:
     """Run the page's python blocks in order in one namespace, in an empty folder (examples may
     write files); a text block right after a block that printed something must be that output."""
+    for module in REQUIRES.findall(page.read_text()):
+        pytest.importorskip(module)  # a page marked <!-- requires: torch --> needs torch
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     blocks = _blocks(page)
