@@ -54,7 +54,7 @@ def as_float_array(value: object, owner: object = None, role: str = "input") -> 
     Raises:
         DTypeError: ``value`` cannot be read as an array of real numbers.
 
-    Example:
+    Examples:
         >>> nl.as_float_array([[1, 2]]).dtype
         dtype('float64')
     """

@@ -46,7 +46,7 @@ def xor() -> tuple[Float64Array, Float64Array]:
         ``(X, Y)``: X of shape (4, 2), the corners of the unit square in the order (0, 0), (0, 1),
         (1, 0), (1, 1); Y of shape (4, 1), the binary targets 0, 1, 1, 0.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> X, Y = datasets.xor()
         >>> X.shape, Y.ravel().tolist()
@@ -79,7 +79,7 @@ def two_moons(
         TypeError: n_samples is not an integer, or noise not a real number.
         ValueError: n_samples < 2, or noise negative or not finite.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> X, Y = datasets.two_moons(100, rng=0)
         >>> X.shape, Y.shape, int(Y.sum())
@@ -125,7 +125,7 @@ def circles(
         TypeError: n_samples is not an integer, or noise or factor not a real number.
         ValueError: n_samples < 2, noise negative or not finite, or factor outside [0, 1).
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> X, Y = datasets.circles(100, noise=0.0, factor=0.3, rng=0)
         >>> radius = np.hypot(X[:, 0], X[:, 1])
@@ -178,7 +178,7 @@ def spirals(
         TypeError: n_samples or n_classes is not an integer, or noise not a real number.
         ValueError: n_classes < 2, n_samples < n_classes, or noise negative or not finite.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> X, Y = datasets.spirals(300, n_classes=3, rng=0)
         >>> X.shape, Y.shape, Y.sum(axis=0).tolist()
@@ -212,7 +212,9 @@ def load_digits() -> tuple[Float64Array, Float64Array]:
         MissingExtraError: (an ImportError) scikit-learn is not installed; the message says to
             install the extra, ``pip install "nnlite[datasets]"``.
 
-    Example (needs scikit-learn, so the docstring test run skips it):
+    Examples:
+        It needs scikit-learn, so the docstring test run skips it.
+
         >>> from nnlite import datasets
         >>> X, Y = datasets.load_digits()  # doctest: +SKIP
         >>> X.shape, Y.shape  # doctest: +SKIP
@@ -248,7 +250,7 @@ def one_hot(labels: ArrayLike, n_classes: int | None = None) -> Float64Array:
         ValueError: a label is not a whole number, is negative or is >= n_classes; n_classes < 2;
             or labels are empty and n_classes is None.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> datasets.one_hot([2, 0, 1])
         array([[0., 0., 1.],
@@ -296,7 +298,7 @@ def labels_of(Y: ArrayLike) -> IntArray:
         ShapeError: Y is not two-dimensional with at least one column.
         ValueError: Y holds NaN or infinity.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> datasets.labels_of([[0.0], [1.0], [0.8]]).tolist()
         [0, 1, 1]
@@ -354,7 +356,7 @@ def train_test_split(
             empty; with stratify, Y not class targets, a class with fewer than 2 rows, or more
             classes than one part can hold.
 
-    Example:
+    Examples:
         >>> from nnlite import datasets
         >>> X, Y = datasets.two_moons(100, rng=0)
         >>> X_train, X_test, Y_train, Y_test = datasets.train_test_split(

@@ -44,7 +44,7 @@ class Layer:
     PyTorch, so several batches can be summed before an update. Call ``zero_grad()`` to reset.
     ``forward`` and ``backward`` must not modify their argument in place.
 
-    Example:
+    Examples:
         >>> class Square(nl.Layer):
         ...     '''y = x ** 2'''
         ...     def forward(self, x):

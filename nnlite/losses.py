@@ -107,10 +107,10 @@ class MSELoss(Loss):
         (N,) is an error, not an (N, N) matrix of differences).
 
     Returns:
-        forward: the loss, a Python float. backward: dL/dy_hat = -(Y - y_hat) / N, of the
-        prediction's shape.
+        loss (float): the loss, from ``forward``; ``backward`` returns
+            dL/dy_hat = -(Y - y_hat) / N, of the prediction's shape.
 
-    Example:
+    Examples:
         >>> loss = nl.MSELoss()
         >>> loss(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))  # (1 + 4) / (2 * 2)
         1.25
@@ -161,14 +161,14 @@ class BCELoss(Loss):
         (N,) is an error).
 
     Returns:
-        forward: the loss of the clamped p, a Python float. backward: its derivative,
-        dL/dp = -(y / p - (1 - y) / (1 - p)) / N = (p - y) / (N p (1 - p)) where
-        eps <= p <= 1 - eps, and 0 where the clamp is active (the clamped loss is flat there).
+        loss (float): the loss of the clamped p, from ``forward``; ``backward`` returns its
+            derivative, dL/dp = -(y / p - (1 - y) / (1 - p)) / N = (p - y) / (N p (1 - p)) where
+            eps <= p <= 1 - eps, and 0 where the clamp is active (the clamped loss is flat there).
 
     Raises:
         ShapeError: the target's shape differs from the prediction's.
 
-    Example:
+    Examples:
         >>> loss = nl.BCELoss()
         >>> loss(np.array([[0.5], [0.8]]), np.array([[1.0], [0.0]]))  # -(log 0.5 + log 0.2) / 2
         1.151292546497023
@@ -209,12 +209,12 @@ class BCEWithLogitsLoss(Loss):
         against (N,) is an error).
 
     Returns:
-        forward: the loss, a Python float. backward: dL/dz = (sigma(z) - y) / N.
+        loss (float): the loss, from ``forward``; ``backward`` returns dL/dz = (sigma(z) - y) / N.
 
     Raises:
         ShapeError: the target's shape differs from the prediction's.
 
-    Example:
+    Examples:
         >>> loss = nl.BCEWithLogitsLoss()
         >>> loss(np.array([[0.0], [1000.0]]), np.array([[1.0], [1.0]]))  # (log 2 + 0) / 2
         0.34657359027997264
@@ -266,14 +266,15 @@ class SoftmaxCrossEntropyLoss(Loss):
         broadcasting: class indices of shape (N,) are an error, pass one-hot rows).
 
     Returns:
-        forward: the loss, a Python float. backward: dL/dz = (softmax(z) * sum_c t_ic - t) / N,
-        which is (softmax(z) - t) / N when each row of t sums to 1.
+        loss (float): the loss, from ``forward``; ``backward`` returns
+            dL/dz = (softmax(z) * sum_c t_ic - t) / N, which is (softmax(z) - t) / N when each row
+            of t sums to 1.
 
     Raises:
         ShapeError: the prediction is not 2-D with at least one column, or the target's shape
             differs from it.
 
-    Example:
+    Examples:
         >>> loss = nl.SoftmaxCrossEntropyLoss()
         >>> z, t = np.array([[0.0, 0.0], [0.0, 1000.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
         >>> loss(z, t)  # (log 2 + 0) / 2

@@ -27,7 +27,7 @@ def two_layer_network(
         X: (N, n_in) -> y_hat: (N, n_out). W1 is ``model[0].weight``, (n_in, n_hidden); W2 is
         ``model[3].weight``, (n_hidden + 1, n_out), its last row the bias.
 
-    Example:
+    Examples:
         >>> model = nl.two_layer_network(2, 3, rng=0)
         >>> model(np.zeros((4, 2))).shape
         (4, 1)

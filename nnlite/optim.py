@@ -52,7 +52,7 @@ class Optimizer(abc.ABC):
         ValueError: params is empty, or holds the same Parameter twice (it would be updated twice
             per step).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> import nnlite as nl
         >>> from nnlite.optim import SGD
@@ -161,7 +161,7 @@ class SGD(Optimizer):
             :class:`Optimizer`.
         ValueError: a hyperparameter is out of its range, or nesterov without momentum.
 
-    Example:
+    Examples:
         >>> import nnlite as nl
         >>> from nnlite.optim import SGD
         >>> w = nl.Parameter([1.0, -2.0])
@@ -265,7 +265,7 @@ class Adam(Optimizer):
             :class:`Optimizer`.
         ValueError: a hyperparameter is out of its range.
 
-    Example:
+    Examples:
         >>> import nnlite as nl
         >>> from nnlite.optim import Adam
         >>> w = nl.Parameter([1.0, -2.0])

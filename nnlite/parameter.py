@@ -23,7 +23,7 @@ class Parameter:
         data: the values, an ndarray.
         grad: dL/d(data), same shape and dtype, zeros at creation.
 
-    Example:
+    Examples:
         >>> p = nl.Parameter([[1.0, 2.0]])
         >>> p.grad
         array([[0., 0.]])

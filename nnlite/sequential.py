@@ -31,7 +31,7 @@ class Sequential(Layer):
     Raises:
         TypeError: an argument is not a Layer. ValueError: the same layer object appears twice.
 
-    Example:
+    Examples:
         >>> model = nl.Sequential(nl.Linear(2, 3, rng=0), nl.Sigmoid())
         >>> [name for name, _ in model.named_parameters()]
         ['0.weight', '0.bias']

@@ -106,7 +106,7 @@ def fit(
         ValueError: a bad epochs, batch_size or patience.
         TrainingError: the loss became NaN or infinite (lower the learning rate).
 
-    Example:
+    Examples:
         >>> import nnlite as nl
         >>> from nnlite.optim import SGD
         >>> X, Y = nl.datasets.xor()

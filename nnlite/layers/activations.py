@@ -40,7 +40,7 @@ class Sigmoid(Layer):
     Shape:
         x: any shape -> y: the same shape.
 
-    Example:
+    Examples:
         >>> nl.Sigmoid()(np.array([[-1000.0, 0.0, 1000.0]]))
         array([[0. , 0.5, 1. ]])
     """
@@ -76,7 +76,7 @@ class Tanh(Layer):
     Shape:
         x: any shape -> y: the same shape.
 
-    Example:
+    Examples:
         >>> nl.Tanh()(np.array([[-1000.0, 0.0, 1000.0]]))
         array([[-1.,  0.,  1.]])
     """
@@ -98,7 +98,7 @@ class ReLU(Layer):
     Shape:
         x: any shape -> y: the same shape.
 
-    Example:
+    Examples:
         >>> nl.ReLU()(np.array([[-1.0, 0.0, 2.0]]))
         array([[0., 0., 2.]])
     """
@@ -129,7 +129,7 @@ class LeakyReLU(Layer):
     Raises:
         ValueError: negative_slope is not a finite real number >= 0.
 
-    Example:
+    Examples:
         >>> nl.LeakyReLU(0.1)(np.array([[-2.0, 0.0, 3.0]]))
         array([[-0.2,  0. ,  3. ]])
     """
@@ -179,7 +179,7 @@ class Identity(Layer):
     Shape:
         x: any shape -> y: the same shape.
 
-    Example:
+    Examples:
         >>> nl.Identity()(np.array([[1.0, -2.0]]))
         array([[ 1., -2.]])
     """

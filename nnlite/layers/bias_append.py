@@ -17,7 +17,7 @@ class BiasAppend(Layer):
     Shape:
         x: (N, d) -> y: (N, d + 1).
 
-    Example:
+    Examples:
         >>> nl.BiasAppend()(np.array([[2.0, 3.0]]))
         array([[2., 3., 1.]])
     """

@@ -40,7 +40,7 @@ class Linear(Layer):
         ValueError: a width is not a positive int. TypeError: dtype is not float32 or float64.
         ShapeError: (at forward) x is not (N, in_features).
 
-    Example:
+    Examples:
         >>> layer = nl.Linear(3, 2, rng=0)
         >>> layer(np.ones((4, 3))).shape
         (4, 2)

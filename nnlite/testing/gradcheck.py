@@ -199,7 +199,7 @@ def check_gradients(
             tolerance.
         TypeError: the arguments do not fit the subject.
 
-    Example:
+    Examples:
         >>> from nnlite.testing import check_gradients
         >>> report = check_gradients(nl.Linear(3, 2, rng=0), np.ones((4, 3)))
         >>> [t.name for t in report.tensors]

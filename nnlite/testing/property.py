@@ -43,7 +43,7 @@ def check_layer(
         AssertionError: backward disagrees with finite differences on some example.
         ImportError: hypothesis is not installed (``pip install "nnlite[test]"``).
 
-    Example:
+    Examples:
         >>> from nnlite.testing import check_layer
         >>> check_layer(lambda n: nl.Linear(n, 2, rng=0), max_examples=5)
     """

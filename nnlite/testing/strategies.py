@@ -66,7 +66,7 @@ def arrays(
 ) -> st.SearchStrategy[np.ndarray[Any, Any]]:
     """Float arrays of a given shape (or drawn shapes), with :func:`floats` elements.
 
-    Example:
+    Examples:
         ``arrays((4, 3))``, ``arrays(batch_shapes(n_features=3), dtype=np.float32)``.
     """
     elements = floats(max_magnitude=max_magnitude, min_magnitude=min_magnitude, dtype=dtype)
