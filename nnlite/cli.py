@@ -121,7 +121,7 @@ def train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(f"train accuracy {accuracy(model(X_train), Y_train):.2%}")
     print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%}")
-    print(f"final loss     {history.loss[-1]:.5f} (train), {history.val_loss[-1]:.5f} (test)")
+    print(f"final loss     {history.loss[-1]:.4g} (train), {history.val_loss[-1]:.4g} (test)")
     print(f"wall time      {seconds:.2f} s for {history.epochs} epochs")
     if args.save:
         save(model, args.save)
