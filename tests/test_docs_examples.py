@@ -110,3 +110,25 @@ def test_docstrings_have_examples() -> None:
         for test in finder.find(importlib.import_module(name), name)
     )
     assert examples >= 10
+
+
+def test_readme_shows_the_real_output_of_nnlite_train(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's sample output of its run command is what it prints: exactly, but for the
+    measured numbers (accuracy, loss, time), whose last digits may differ on another machine's
+    BLAS; their lines must still be there."""
+    pytest.importorskip("sklearn")
+    from nnlite.cli import main
+
+    shown = next(code for _, code in _blocks(ROOT / "README.md") if code.startswith("data: digits"))
+    assert main(["train", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+
+    measured = re.compile(r"^(train accuracy|test accuracy|final loss|wall time)\s")
+
+    def structure(text: str) -> list[str]:
+        return [
+            match[1] if (match := measured.match(line)) else line
+            for line in text.strip().splitlines()
+        ]
+
+    assert structure(printed) == structure(shown)
