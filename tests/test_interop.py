@@ -664,3 +664,33 @@ def test_load_torch_refuses_other_files(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(nl.LoadError, match=r"junk\.pt"):
         interop.load_torch(tmp_path / "junk.pt")
+
+
+def test_a_model_trained_by_the_command_continues_training_in_pytorch(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """nnlite train --save, nnlite export --to torch, then PyTorch: the loss curve starts where
+    nnlite left it (to rounding) and goes on down under torch.optim.SGD."""
+    model_path, torch_path = tmp_path / "moons.npz", tmp_path / "moons.pt"
+    command = ["train", "--dataset", "moons", "--epochs", "30", "--no-progress"]
+    assert main([*command, "--save", str(model_path)]) == 0
+    assert main(["export", str(model_path), "--to", "torch", str(torch_path)]) == 0
+    capsys.readouterr()
+
+    X, Y = nl.datasets.two_moons(rng=0)  # the command's data, split and seed (seed 0)
+    X_train, _, Y_train, _ = nl.datasets.train_test_split(X, Y, stratify=True, rng=0)
+    nnlite_loss = nl.MSELoss()(nl.load(model_path)(X_train), Y_train)
+
+    module = interop.load_torch(torch_path)
+    loss = interop.to_torch(nl.MSELoss())
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+    inputs, targets = torch.from_numpy(X_train), torch.from_numpy(Y_train)
+    curve = []
+    for _ in range(20):
+        optimizer.zero_grad()
+        value = loss(module(inputs), targets)
+        value.backward()
+        optimizer.step()
+        curve.append(float(value.detach()))
+    assert curve[0] == pytest.approx(nnlite_loss, rel=1e-12, abs=0)
+    assert curve[-1] < curve[0]
