@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
@@ -30,6 +29,7 @@ from nnlite.layers import BiasAppend
 from nnlite.losses import MSELoss
 from nnlite.networks import two_layer_network
 from nnlite.optim import SGD, Adam, Optimizer
+from nnlite.plotting import plot_history
 from nnlite.sequential import Sequential
 from nnlite.serialization import load, save
 from nnlite.testing import check_gradients
@@ -237,28 +237,11 @@ def _flat_layers(model: Layer) -> list[Layer]:
 
 
 def _plot(history: History, path: str, *, title: str) -> None:
-    """Save a PNG of the loss and the test accuracy per epoch."""
+    """plot_history, with the command's own word for a missing matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # files only, no window
-        import matplotlib.pyplot as plt
-    except ImportError as error:
+        plot_history(history, path, title=title)
+    except MissingExtraError as error:
         raise MissingExtraError('--plot needs matplotlib: pip install "nnlite[plot]"') from error
-    epochs = np.arange(1, history.epochs + 1)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot(epochs, history.loss, label="train")
-    left.plot(epochs, history.val_loss, label="test")
-    left.set(xlabel="epoch", ylabel="loss (1/2N sum of squares)", yscale="log", title="loss")
-    left.legend()
-    if history.val_accuracy:
-        right.plot(epochs, np.array(history.val_accuracy) * 100)
-    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="accuracy")
-    figure.suptitle(title)
-    figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 class _Parser(argparse.ArgumentParser):

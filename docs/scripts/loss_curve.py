@@ -14,9 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import nnlite as nl
+from nnlite.plotting import plot_history
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "images" / "loss_curve.png"
 EPOCHS = 30
@@ -41,33 +40,11 @@ def train() -> nl.History:
     )
 
 
-def plot(history: nl.History, output: Path) -> None:
-    """Save the loss (log scale) and the test accuracy per epoch, side by side, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, no window
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, history.epochs + 1)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
-    left.plot(epochs, history.loss, label="train")
-    left.plot(epochs, history.val_loss, label="test")
-    left.set(xlabel="epoch", ylabel="loss, 1/(2N) sum of squares", yscale="log", title="loss")
-    left.legend()
-    right.plot(epochs, 100 * np.array(history.val_accuracy))
-    right.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
-    figure.suptitle("two_layer_network(64, 32, 10) on the digits, Adam lr 0.005, batch size 32")
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # No date or software version in the file, so a rerun on the same machine gives the same bytes.
-    figure.savefig(output, dpi=100, metadata={"Software": None})
-    plt.close(figure)
-
-
 def main(argv: list[str]) -> int:
     output = Path(argv[0]) if argv else DEFAULT_OUTPUT
     history = train()
-    plot(history, output)
+    title = "two_layer_network(64, 32, 10) on the digits, Adam lr 0.005, batch size 32"
+    plot_history(history, output, title=title)
     print(f"wrote {output}: {history.epochs} epochs, test accuracy {history.val_accuracy[-1]:.2%}")
     return 0
 
