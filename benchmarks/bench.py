@@ -218,12 +218,14 @@ def nnlite_step(problem: Problem, lr: float = LR) -> Step:
     X, Y = problem.X, problem.Y
     model = nnlite_model(problem)
     loss = nl.MSELoss()
-    optimizer = nl.optim.SGD(model.parameters(), lr=lr)
+    parameters = model.parameters()
+    optimizer = nl.optim.SGD(parameters, lr=lr)
 
     def step() -> float:
-        model.zero_grad()
+        for parameter in parameters:
+            parameter.zero_grad()
         value = loss(model(X), Y)
-        model.backward(loss.backward())
+        model.backward_parameters(loss.backward())
         optimizer.step()
         return value
 

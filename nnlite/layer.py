@@ -6,6 +6,12 @@ A layer is a map y = f(x) that knows its own derivative. A subclass writes two m
 - ``backward(grad_y) -> grad_x``: given dL/dy, add dL/d(parameter) into each ``parameter.grad``
   and return dL/dx.
 
+and may write a third, for speed: ``backward_parameters(grad_y)``, backward without dL/dx (only
+the parameter gradients). Training never needs dL/dx of the network's input, and for a layer such
+as Linear it costs a whole matrix product, so ``nl.fit`` asks the first layer for this half only.
+The default calls ``backward`` and drops dL/dx; so does a subclass that overrides ``backward`` but
+not ``backward_parameters`` (the parent's was written for the parent's backward).
+
 Everything else is the base class's plumbing, so a layer's own code is only its math:
 
 - Parameters are found, not registered: any attribute holding a :class:`~nnlite.Parameter` (or a
@@ -13,8 +19,9 @@ Everything else is the base class's plumbing, so a layer's own code is only its 
 - Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is created, with
   the boundary checks: the input is converted by the dtype rule (:func:`nnlite.as_float_array`);
   backward before forward is a :class:`~nnlite.errors.StateError`; ``grad_y`` must have the shape of
-  the last output, and backward must return a ``grad_x`` of the shape of the last input. A subclass
-  that calls ``super().forward(x)`` is checked once, not twice.
+  the last output, and backward must return a ``grad_x`` of the shape of the last input.
+  ``backward_parameters`` gets the same checks on ``grad_y``. A subclass that calls
+  ``super().forward(x)`` is checked once, not twice.
 """
 
 from __future__ import annotations
@@ -60,7 +67,6 @@ class Layer:
     # subclass that never calls super().__init__() still has them.
     _input_shape: tuple[int, ...] | None = None
     _output_shape: tuple[int, ...] | None = None
-    _inside_call: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -68,6 +74,14 @@ class Layer:
             cls.forward = _checked_forward(vars(cls)["forward"])  # type: ignore[method-assign]
         if "backward" in vars(cls):
             cls.backward = _checked_backward(vars(cls)["backward"])  # type: ignore[method-assign]
+        if "backward_parameters" in vars(cls):
+            cls.backward_parameters = _checked_backward_parameters(  # type: ignore[method-assign]
+                vars(cls)["backward_parameters"]
+            )
+        elif "backward" in vars(cls):
+            # An inherited backward_parameters was written for the parent's backward, not this
+            # one: a subclass that changes backward gets the default, which runs its backward.
+            cls.backward_parameters = Layer.backward_parameters  # type: ignore[method-assign]
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
@@ -76,6 +90,21 @@ class Layer:
     def backward(self, grad_y: FloatArray) -> FloatArray:
         """grad_x = dL/dx from grad_y = dL/dy, adding into parameter grads (subclasses)."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(grad_y)")
+
+    def backward_parameters(self, grad_y: FloatArray) -> None:
+        """Only the parameter half of backward: add dL/d(parameter) into each ``parameter.grad``.
+
+        dL/dx is not computed. This is what training needs from a network's first layer: nobody
+        uses the gradient with respect to the data. ``Sequential.backward_parameters`` runs
+        ``backward`` through every layer after the first one that holds parameters and this on that
+        one, and ``nl.fit`` calls it on the model.
+
+        The default runs ``backward`` and drops its result, so it is right for every layer. A
+        layer whose dL/dx costs real work overrides it (Linear skips ``grad_y @ W^T``, a matrix
+        product as large as its forward); ``nnlite.testing.check_gradients`` checks that the
+        override adds the same gradients as ``backward``.
+        """
+        self.backward(grad_y)
 
     def __call__(self, x: ArrayLike) -> FloatArray:
         """Run forward: ``layer(x)`` is ``layer.forward(x)``."""
@@ -187,20 +216,22 @@ class Layer:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
+# The wrappers check only the outermost call. When a subclass's forward calls super().forward(x),
+# the parent's wrapper sees that type(self).forward is not itself and calls straight through: the
+# subclass's own wrapper checks the input and records the shapes. The same holds for backward and
+# backward_parameters.
+
+
 def _checked_forward(forward: _Method) -> _Method:
     """Wrap a subclass's forward with the dtype rule and the shape bookkeeping backward checks."""
 
     @functools.wraps(forward)
     def checked(self: Layer, x: Any) -> FloatArray:
-        if self._inside_call:  # super().forward(x) from a subclass: the outer call checks
+        if type(self).forward is not checked:  # super().forward(x): the outer call checks
             return forward(self, x)  # type: ignore[no-any-return]
         x = as_float_array(x, self, "input")
         self._output_shape = None  # a forward that fails leaves nothing for backward to use
-        self._inside_call = True
-        try:
-            y = forward(self, x)
-        finally:
-            self._inside_call = False
+        y = forward(self, x)
         if not isinstance(y, np.ndarray):
             raise DTypeError(
                 f"{label(self)}.forward must return an ndarray, returned {describe(y)}"
@@ -216,24 +247,9 @@ def _checked_backward(backward: _Method) -> _Method:
 
     @functools.wraps(backward)
     def checked(self: Layer, grad_y: Any) -> FloatArray:
-        if self._inside_call:
+        if type(self).backward is not checked:  # super().backward(grad_y): the outer call checks
             return backward(self, grad_y)  # type: ignore[no-any-return]
-        if self._output_shape is None:
-            raise StateError(
-                f"{label(self)}.backward() was called before forward(): run forward on a batch "
-                "first"
-            )
-        grad_y = as_float_array(grad_y, self, "grad_y")
-        if grad_y.shape != self._output_shape:
-            raise ShapeError(
-                f"{label(self)}.backward expects grad_y of the output's shape "
-                f"{self._output_shape}, got {grad_y.shape}"
-            )
-        self._inside_call = True
-        try:
-            grad_x = backward(self, grad_y)
-        finally:
-            self._inside_call = False
+        grad_x = backward(self, _checked_grad_y(self, grad_y, "backward"))
         if not isinstance(grad_x, np.ndarray) or grad_x.shape != self._input_shape:
             got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
             raise ShapeError(
@@ -243,3 +259,31 @@ def _checked_backward(backward: _Method) -> _Method:
         return grad_x
 
     return checked  # type: ignore[return-value]
+
+
+def _checked_backward_parameters(backward_parameters: _Method) -> _Method:
+    """Wrap a subclass's backward_parameters with the order, dtype and shape checks on grad_y."""
+
+    @functools.wraps(backward_parameters)
+    def checked(self: Layer, grad_y: Any) -> None:
+        if type(self).backward_parameters is not checked:  # super().backward_parameters(grad_y)
+            backward_parameters(self, grad_y)
+        else:
+            backward_parameters(self, _checked_grad_y(self, grad_y, "backward_parameters"))
+
+    return checked  # type: ignore[return-value]
+
+
+def _checked_grad_y(layer: Layer, grad_y: Any, method: str) -> FloatArray:
+    """``grad_y`` by the dtype rule, after checking a forward ran and it has the output's shape."""
+    if layer._output_shape is None:
+        raise StateError(
+            f"{label(layer)}.{method}() was called before forward(): run forward on a batch first"
+        )
+    checked = as_float_array(grad_y, layer, "grad_y")
+    if checked.shape != layer._output_shape:
+        raise ShapeError(
+            f"{label(layer)}.{method} expects grad_y of the output's shape "
+            f"{layer._output_shape}, got {checked.shape}"
+        )
+    return checked

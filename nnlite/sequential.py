@@ -53,7 +53,7 @@ class Sequential(Layer):
         """y = layer_n(... layer_0(x))."""
         for index, layer in enumerate(self.layers):
             try:
-                x = layer(x)
+                x = layer.forward(x)  # layer(x), without __call__'s extra frame
             except NnliteError as error:
                 error.layer_path = (index, *error.layer_path)
                 raise
@@ -62,12 +62,42 @@ class Sequential(Layer):
     def backward(self, grad_y: FloatArray) -> FloatArray:
         """Chain rule in reverse: grad = layer.backward(grad) from the last layer to the first."""
         for index in reversed(range(len(self.layers))):
-            try:
-                grad_y = self.layers[index].backward(grad_y)
-            except NnliteError as error:
-                error.layer_path = (index, *error.layer_path)
-                raise
+            grad_y = self._backward_one(index, grad_y)
         return grad_y
+
+    def backward_parameters(self, grad_y: FloatArray) -> None:
+        """backward for the parameter gradients only: what a training step needs.
+
+        The chain rule runs back only as far as the first layer that holds parameters, and that
+        layer is asked for its ``backward_parameters``: no layer computes a gradient that no
+        parameter needs. For ``two_layer_network`` this skips the first Linear's dL/dX, a matrix
+        product as large as its forward.
+        """
+        first = self._first_with_parameters()
+        if first is None:
+            return
+        for index in reversed(range(first + 1, len(self.layers))):
+            grad_y = self._backward_one(index, grad_y)
+        try:
+            self.layers[first].backward_parameters(grad_y)
+        except NnliteError as error:
+            error.layer_path = (first, *error.layer_path)
+            raise
+
+    def _backward_one(self, index: int, grad_y: FloatArray) -> FloatArray:
+        """``layers[index].backward(grad_y)``, its errors prefixed with the layer's index."""
+        try:
+            return self.layers[index].backward(grad_y)
+        except NnliteError as error:
+            error.layer_path = (index, *error.layer_path)
+            raise
+
+    def _first_with_parameters(self) -> int | None:
+        """The index of the first layer that holds a parameter, or None when none does."""
+        for index, layer in enumerate(self.layers):
+            if next(layer._walk_parameters(""), None) is not None:
+                return index
+        return None
 
     def _walk_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
         for index, layer in enumerate(self.layers):

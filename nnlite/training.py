@@ -79,7 +79,12 @@ def fit(
     ``shuffle``); the last batch holds what is left, and since every loss averages over its own
     batch's rows, a partial batch is weighed correctly. One step is::
 
-        model.zero_grad(); L = loss(model(x), y); model.backward(loss.backward()); optimizer.step()
+        model.zero_grad()
+        L = loss(model(x), y)
+        model.backward_parameters(loss.backward())  # backward, without dL/dx: nobody needs it
+        optimizer.step()
+
+    (``model.zero_grad()`` with the parameters listed once, not looked up at every step.)
 
     The same ``rng`` seed (with the same initial model) gives the same run, bit for bit.
 
@@ -128,6 +133,7 @@ def fit(
     n = X.shape[0]
     history = History()
     best_loss, best_state = math.inf, None
+    parameters = model.parameters()  # listed once: walking the model costs more than a small step
     with Progress(epochs, enabled=progress, unit="epoch") as bar:
         for epoch in range(epochs):
             start = time.perf_counter()
@@ -135,9 +141,10 @@ def fit(
             total = 0.0
             for begin in range(0, n, batch_size):
                 rows = order[begin : begin + batch_size]
-                model.zero_grad()
+                for parameter in parameters:
+                    parameter.zero_grad()
                 value = loss(model(X[rows]), Y[rows])
-                model.backward(loss.backward())
+                model.backward_parameters(loss.backward())
                 optimizer.step()
                 total += value * len(rows)
             history.loss.append(total / n)

@@ -201,6 +201,40 @@ class MSELossScaled(nl.MSELoss):
         return super().backward() * (1 + self.rel)
 
 
+class ScaleWithWrongParameterHalf(nl.Layer):
+    """y = s x: backward is right, but backward_parameters, which training uses, forgets the x."""
+
+    def __init__(self) -> None:
+        self.s = nl.Parameter([1.5])
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        return self.s.data * x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        self.s.grad += np.sum(grad_y * self.x)
+        return self.s.data * grad_y
+
+    def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+        self.s.grad += np.sum(grad_y)
+
+
+# --------------------------------------------------------------------------------------------------
+# A backward_parameters that disagrees with a correct backward
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_backward_parameters_that_disagrees_with_backward_is_caught() -> None:
+    x = np.full((4, 3), 2.0)
+    message = r"backward_parameters does not add the gradient backward adds for parameter 's'"
+    with pytest.raises(AssertionError, match=message):
+        check_gradients(ScaleWithWrongParameterHalf(), x)
+    with pytest.raises(AssertionError, match=message.replace("'s'", "'0.s'")):
+        check_gradients(nl.Sequential(ScaleWithWrongParameterHalf(), nl.Sigmoid()), x)
+    with pytest.raises(AssertionError, match="backward_parameters"):
+        check_layer(lambda n: ScaleWithWrongParameterHalf())
+
+
 # --------------------------------------------------------------------------------------------------
 # A backward that ignores grad_y
 # --------------------------------------------------------------------------------------------------

@@ -178,3 +178,91 @@ def test_a_layer_without_forward_says_so() -> None:
         Empty()(np.ones((1, 1)))
     with pytest.raises(NotImplementedError, match=r"Empty must implement backward"):
         Empty().backward(np.ones((1, 1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# backward_parameters: the parameter half of backward
+# ---------------------------------------------------------------------------------------------
+
+
+def test_backward_parameters_defaults_to_backward_and_returns_nothing() -> None:
+    x, grad_y = np.array([[1.0, -2.0, 3.0]]), np.array([[0.5, 0.25, -1.0]])
+    by_backward, by_parameters = Scale(3), Scale(3)
+    by_backward(x)
+    by_backward.backward(grad_y)
+    by_parameters(x)
+    by_parameters.backward_parameters(grad_y)
+    np.testing.assert_array_equal(by_parameters.scale.grad, by_backward.scale.grad)
+
+
+def test_backward_parameters_checks_grad_y_as_backward_does() -> None:
+    layer = nl.Linear(2, 3, rng=0)
+    with pytest.raises(nl.StateError, match=r"Linear.*backward_parameters\(\) was called before"):
+        layer.backward_parameters(np.ones((1, 3)))
+    layer(np.ones((4, 2)))
+    with pytest.raises(nl.ShapeError, match=r"backward_parameters expects .*\(4, 3\), got \(4, 2"):
+        layer.backward_parameters(np.ones((4, 2)))
+    with pytest.raises(nl.DTypeError, match=r"grad_y"):
+        layer.backward_parameters(np.ones((4, 3), dtype=complex))
+    assert np.all(layer.weight.grad == 0)  # nothing was accumulated by the refused calls
+    layer.backward_parameters([[1, 2, 3]] * 4)  # type: ignore[arg-type]  # lists: the dtype rule
+    np.testing.assert_array_equal(layer.weight.grad, np.full((2, 3), 4.0) * [1, 2, 3])
+
+
+def test_linear_backward_parameters_adds_what_backward_adds_without_the_input_gradient() -> None:
+    rng = np.random.default_rng(0)
+    x, grad_y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    a, b = nl.Linear(3, 2, rng=1), nl.Linear(3, 2, rng=1)
+    a(x)
+    a.backward(grad_y)
+    b(x)
+    b.backward_parameters(grad_y)
+    np.testing.assert_array_equal(b.weight.grad, a.weight.grad)
+    assert b.bias is not None
+    assert a.bias is not None
+    np.testing.assert_array_equal(b.bias.grad, a.bias.grad)
+    np.testing.assert_allclose(a.weight.grad, x.T @ grad_y, rtol=1e-14)  # eq. 7's form
+
+
+def test_a_subclass_whose_super_call_changes_the_shape_is_checked_at_its_own_boundary() -> None:
+    """The parent's wrapper lets a super() call through: the inner Linear output (N, 3) is not
+    the layer's output (N, 1), and only the outer shapes are checked."""
+
+    class SummedLinear(nl.Linear):
+        def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+            return super().forward(x).sum(axis=1, keepdims=True)
+
+        def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+            return super().backward(np.repeat(grad_y, self.out_features, axis=1))
+
+        def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+            super().backward_parameters(np.repeat(grad_y, self.out_features, axis=1))
+
+    layer = SummedLinear(2, 3, rng=0)
+    assert layer(np.ones((4, 2))).shape == (4, 1)
+    with pytest.raises(nl.ShapeError, match=r"output's shape \(4, 1\), got \(4, 3\)"):
+        layer.backward(np.ones((4, 3)))
+    check_layer(lambda n: SummedLinear(n, 3, rng=0))
+
+
+def test_a_subclass_that_changes_backward_alone_gets_the_default_backward_parameters() -> None:
+    """Linear.backward_parameters was written for Linear.backward: a subclass that changes the
+    backward must not train with the parent's parameter half."""
+
+    class Doubled(nl.Linear):
+        def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+            return 2 * super().forward(x)
+
+        def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+            return super().backward(2 * grad_y)
+
+    assert Doubled.backward_parameters is nl.Layer.backward_parameters
+    assert nl.Linear.backward_parameters is not nl.Layer.backward_parameters
+    x, grad_y = np.ones((3, 2)), np.ones((3, 4))
+    by_backward, by_parameters = Doubled(2, 4, rng=0), Doubled(2, 4, rng=0)
+    by_backward(x)
+    by_backward.backward(grad_y)
+    by_parameters(x)
+    by_parameters.backward_parameters(grad_y)
+    np.testing.assert_array_equal(by_parameters.weight.grad, by_backward.weight.grad)
+    np.testing.assert_array_equal(by_parameters.weight.grad, np.full((2, 4), 6.0))

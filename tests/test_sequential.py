@@ -436,3 +436,99 @@ def test_a_failed_forward_leaves_nothing_for_backward() -> None:
         model(np.zeros((3, 3)))
     with pytest.raises(RuntimeError, match=r"before forward"):
         model.backward(np.zeros((3, 1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# backward_parameters: a training step's backward, without gradients nobody needs
+# ---------------------------------------------------------------------------------------------
+
+
+class Recorder(nl.Layer):
+    """y = x, recording every backward call: shows which layers a backward reached."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def forward(self, x: Array) -> Array:
+        return x
+
+    def backward(self, grad_y: Array) -> Array:
+        self.calls += 1
+        return grad_y
+
+
+class NoInputGradient(nl.Linear):
+    """A Linear whose dL/dx must not be asked for: its backward is an error."""
+
+    def backward(self, grad_y: Array) -> Array:
+        raise AssertionError("the input gradient was computed")
+
+    def backward_parameters(self, grad_y: Array) -> None:
+        super().backward_parameters(grad_y)  # Linear's (overriding backward alone resets it)
+
+
+@given(drawn=models_with_batches())
+def test_backward_parameters_adds_exactly_what_backward_adds(
+    drawn: tuple[nl.Sequential, Array, Array],
+) -> None:
+    model, X, _ = drawn
+    twin = copy.deepcopy(model)
+    grad_y = np.random.default_rng(0).normal(size=model(X).shape)
+    model.backward(grad_y)
+    twin(X)
+    twin.backward_parameters(grad_y)
+    for (name, a), (_, b) in zip(model.named_parameters(), twin.named_parameters(), strict=True):
+        np.testing.assert_array_equal(b.grad, a.grad, err_msg=name)
+
+
+def test_backward_parameters_stops_at_the_first_layer_with_parameters() -> None:
+    before, after = Recorder(), Recorder()
+    first = NoInputGradient(3, 2, rng=0)
+    model = nl.Sequential(
+        before, nl.BiasAppend(), first, after, nl.Sigmoid(), nl.Linear(2, 1, rng=1)
+    )
+    model(np.ones((4, 2)))
+    model.backward_parameters(np.ones((4, 1)))
+    assert (before.calls, after.calls) == (0, 1)
+    assert np.all(first.weight.grad != 0)
+    with pytest.raises(AssertionError, match="input gradient was computed"):
+        model.backward(np.ones((4, 1)))  # the spy works: backward does ask for it
+
+
+def test_backward_parameters_reaches_into_a_nested_first_sequential() -> None:
+    recorder, first = Recorder(), NoInputGradient(2, 2, rng=0)
+    model = nl.Sequential(nl.Sequential(recorder, first, nl.Sigmoid()), nl.Linear(2, 1, rng=1))
+    model(np.ones((3, 2)))
+    model.backward_parameters(np.ones((3, 1)))
+    assert recorder.calls == 0
+    assert np.all(first.weight.grad != 0)
+
+
+def test_backward_parameters_of_a_model_without_parameters_does_nothing() -> None:
+    recorder = Recorder()
+    model = nl.Sequential(recorder, nl.Sigmoid())
+    model(np.ones((2, 2)))
+    model.backward_parameters(np.ones((2, 2)))
+    assert recorder.calls == 0
+
+
+def test_backward_parameters_errors_name_the_sequential_and_the_layer() -> None:
+    model = nl.two_layer_network(2, 3, rng=0)
+    with pytest.raises(nl.StateError, match=r"Sequential.*backward_parameters\(\).*before forward"):
+        model.backward_parameters(np.zeros((4, 1)))
+    model(np.zeros((4, 2)))
+    with pytest.raises(nl.ShapeError, match=r"\(4, 1\), got \(4, 2\)"):
+        model.backward_parameters(np.zeros((4, 2)))
+
+    class WrongShape(nl.Layer):
+        def forward(self, x: Array) -> Array:
+            return x
+
+        def backward(self, grad_y: Array) -> Array:
+            return grad_y[:, :1]
+
+    model = nl.Sequential(nl.Linear(2, 2, rng=0), WrongShape())
+    model(np.zeros((3, 2)))
+    with pytest.raises(nl.ShapeError, match=r"^Sequential layer 1: WrongShape\(\)\.backward must"):
+        model.backward_parameters(np.zeros((3, 2)))
+    assert all(np.all(p.grad == 0) for p in model.parameters())

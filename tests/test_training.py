@@ -236,3 +236,26 @@ def test_evaluate_reports_accuracy_only_for_classification_targets() -> None:
     model = nl.two_layer_network(2, 2, rng=0)
     assert set(evaluate(model, nl.MSELoss(), X_XOR, Y_XOR)) == {"loss", "accuracy"}
     assert set(evaluate(model, nl.MSELoss(), X_XOR, Y_XOR * 0.5)) == {"loss"}
+
+
+def test_fit_never_asks_the_first_layer_for_the_input_gradient() -> None:
+    """A training step needs dL/dW1, never dL/dX: fit uses backward_parameters."""
+
+    class NoInputGradient(nl.Linear):
+        def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+            raise AssertionError("fit computed the gradient of the data")
+
+        def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+            super().backward_parameters(grad_y)
+
+    first = NoInputGradient(2, 4, bias=False, rng=0)
+    model = nl.Sequential(
+        first, nl.Sigmoid(), nl.BiasAppend(), nl.Linear(5, 1, bias=False, rng=1), nl.Sigmoid()
+    )
+    before = first.weight.data.copy()
+    history = fit(
+        model, nl.MSELoss(), SGD(model.parameters(), lr=2.0), X_XOR, Y_XOR,
+        epochs=3, batch_size=2, rng=0, progress=False,
+    )  # fmt: skip
+    assert len(history.loss) == 3
+    assert not np.array_equal(first.weight.data, before)  # the first layer did train

@@ -86,6 +86,12 @@ class Linear(Layer):
             self.bias.grad += grad_y.sum(axis=0)
         return grad_y @ self.weight.data.T  # eq. 9: the W2[l] factor, for every hidden unit l
 
+    def backward_parameters(self, grad_y: FloatArray) -> None:
+        """backward without its last line: dL/dW and dL/db, not dL/dx (see Layer)."""
+        self.weight.grad += self.x.T @ grad_y
+        if self.bias is not None:
+            self.bias.grad += grad_y.sum(axis=0)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, for saving: widths, bias and dtype (not rng)."""
         return {

@@ -257,7 +257,43 @@ def _check_layer(
         _compare(name, analytic[name], e, condition)
         for (name, _), e in zip(tensors, estimates, strict=True)
     )
-    return _finish(GradientReport(subject, checks))
+    report = _finish(GradientReport(subject, checks))
+    # backward is right; training's backward_parameters must then add the same gradients.
+    layer(x64)  # the caches of the unperturbed input (the estimates ran forward on others)
+    _check_backward_parameters(layer, subject, weights, named, analytic)
+    return report
+
+
+def _check_backward_parameters(
+    layer: Layer,
+    subject: str,
+    weights: FloatArray,
+    named: list[tuple[str, Any]],
+    from_backward: dict[str, FloatArray],
+) -> None:
+    """Require ``backward_parameters`` to add the parameter gradients that ``backward`` adds.
+
+    Training calls backward_parameters (through ``Sequential.backward_parameters``), so a layer that
+    overrides it must agree with its checked backward. Both are the layer's own arithmetic, on the
+    same cached forward: they may differ only by rounding, so the tolerance is sqrt(eps) of the
+    values, not a finite-difference error.
+    """
+    layer.zero_grad()
+    layer.backward_parameters(weights)
+    tolerance = math.sqrt(np.finfo(np.float64).eps)
+    for name, parameter in named:
+        expected, got = from_backward[name], parameter.grad
+        allowed = tolerance * (np.maximum(np.abs(expected), np.abs(got)) + np.max(np.abs(expected)))
+        error = np.abs(got - expected)
+        if not np.all(error <= allowed):
+            index = np.unravel_index(np.argmax(error - allowed), error.shape)
+            where = tuple(int(i) for i in index)
+            raise AssertionError(
+                f"check_gradients({subject}) failed: backward_parameters does not add the "
+                f"gradient backward adds for parameter '{name}'\n"
+                f"  worst at index {where}: backward {expected[index]:.10g}, "
+                f"backward_parameters {got[index]:.10g}"
+            )
 
 
 def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> GradientReport:
