@@ -1,4 +1,4 @@
-"""Sigmoid: stable at every finite input, and an accurate derivative in the tails."""
+"""Sigmoid: stable at every finite input, accurate in both tails, the derivation's y (1 - y)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite.layers.activations import sigmoid_derivative
 from nnlite.testing import check_layer
 
 STRICT = {"over": "raise", "invalid": "raise", "divide": "raise"}  # underflow to 0 is fine
@@ -48,20 +47,41 @@ def test_tail_values_are_accurate_relative_to_exp() -> None:
     np.testing.assert_allclose(nl.Sigmoid()(-h), np.exp(-h), rtol=1e-10)
 
 
-def test_tail_derivative_matches_exp_minus_abs_h() -> None:
-    """sigma'(h) = exp(-|h|) (1 + O(exp(-|h|))): y (1 - y) would give exactly 0 here."""
-    h = np.concatenate([np.linspace(37.0, 700.0, 300), -np.linspace(37.0, 700.0, 300)])
+def exact_derivative(h: nl.FloatArray) -> nl.FloatArray:
+    """sigma'(h) = e / (1 + e)^2 with e = exp(-|h|): written from h, so accurate in both tails."""
+    e = np.exp(-np.abs(h))
+    result: nl.FloatArray = e / (1 + e) ** 2
+    return result
+
+
+def derivative_from_backward(h: nl.FloatArray) -> nl.FloatArray:
     layer = nl.Sigmoid()
     layer(h)
-    np.testing.assert_allclose(layer.backward(np.ones_like(h)), np.exp(-np.abs(h)), rtol=1e-10)
-    y = layer(h[h > 0])
-    assert np.all(y * (1 - y) == 0)  # the collapse the cached-input form avoids
+    return layer.backward(np.ones_like(h))
 
 
-def test_derivative_matches_the_textbook_form_in_the_middle() -> None:
-    x = np.linspace(-8, 8, 401)  # where 1 - s keeps all but ~3 of its digits (1 - s >= 3e-4)
-    s = 1 / (1 + np.exp(-x))
-    np.testing.assert_allclose(sigmoid_derivative(x), s * (1 - s), rtol=1e-11)
+def test_derivative_is_accurate_relative_to_its_value_up_to_the_positive_tail() -> None:
+    """y (1 - y) from the output: 1 - y keeps its digits while y is not close to 1 (h <= 8)."""
+    h = np.concatenate([-np.linspace(8.0, 700.0, 300), np.linspace(-8.0, 8.0, 401)])
+    np.testing.assert_allclose(derivative_from_backward(h), exact_derivative(h), rtol=1e-11)
+
+
+def test_derivative_is_within_epsilon_everywhere() -> None:
+    """In the positive tail 1 - y loses digits and, beyond h ~ 37, rounds to 0: as in PyTorch, an
+    absolute error below the float's epsilon, never a relative one above it where it matters."""
+    for dtype, extreme in ((np.float64, 745.0), (np.float32, 104.0)):
+        h: nl.FloatArray = np.linspace(-extreme, extreme, 3001).astype(dtype)
+        derivative = derivative_from_backward(h)
+        assert derivative.dtype == dtype
+        exact = exact_derivative(h.astype(np.float64))
+        assert np.max(np.abs(derivative - exact)) <= np.finfo(dtype).eps
+    assert np.all(derivative_from_backward(np.array([37.0, 100.0, 700.0])) == 0.0)
+
+
+def test_derivative_is_the_derivations_y_times_one_minus_y() -> None:
+    x = np.linspace(-30, 30, 601)
+    y = 1 / (1 + np.exp(-x))
+    np.testing.assert_array_equal(derivative_from_backward(x), y * (1 - y))
 
 
 def test_any_shape_is_elementwise() -> None:

