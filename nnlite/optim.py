@@ -72,6 +72,8 @@ class Optimizer(abc.ABC):
 
     def __init__(self, params: Iterable[Parameter]) -> None:
         self.parameters: list[Parameter] = _parameter_list(type(self).__name__, params)
+        # What the state is made for, checked at every step (see _check_parameters).
+        self._layout = [(parameter.shape, parameter.dtype) for parameter in self.parameters]
 
     @abc.abstractmethod
     def step(self) -> None:
@@ -104,28 +106,33 @@ class Optimizer(abc.ABC):
             for parameter in self.parameters
         ]
 
-    def _check_parameters(self, like: list[FloatArray]) -> None:
-        """Require every parameter's data and grad to still have the shape and dtype of ``like``.
+    def _check_parameters(self) -> None:
+        """Require every parameter's data and grad to still have the shape and dtype they had.
 
         The state was made for those; a replaced array of another shape could silently broadcast.
         """
-        for index, (parameter, expected) in enumerate(zip(self.parameters, like, strict=True)):
-            for role, array in (("data", parameter.data), ("grad", parameter.grad)):
-                if (
-                    isinstance(array, np.ndarray)
-                    and array.dtype == expected.dtype
-                    and array.shape == expected.shape
-                ):
-                    continue
-                where = f"{self!r}: parameter {index} ({parameter!r}) has {role}"
-                advice = "update data and grad in place, or create a new optimizer"
-                if not isinstance(array, np.ndarray) or array.dtype != expected.dtype:
-                    raise DTypeError(
-                        f"{where} {describe(array)}, expected dtype {expected.dtype}: {advice}"
-                    )
-                raise ShapeError(
-                    f"{where} of shape {array.shape}, expected {expected.shape}: {advice}"
-                )
+        for parameter, (shape, dtype) in zip(self.parameters, self._layout, strict=True):
+            data, grad = parameter.data, parameter.grad
+            if not (
+                isinstance(data, np.ndarray)
+                and isinstance(grad, np.ndarray)
+                and data.shape == grad.shape == shape
+                and data.dtype == grad.dtype == dtype
+            ):
+                self._report_changed(parameter, shape, dtype)
+
+    def _report_changed(
+        self, parameter: Parameter, shape: tuple[int, ...], dtype: np.dtype[Any]
+    ) -> None:
+        """Raise the error that says which array of ``parameter`` changed, and how."""
+        index = next(i for i, p in enumerate(self.parameters) if p is parameter)
+        for role, array in (("data", parameter.data), ("grad", parameter.grad)):
+            where = f"{self!r}: parameter {index} ({parameter!r}) has {role}"
+            advice = "update data and grad in place, or create a new optimizer"
+            if not isinstance(array, np.ndarray) or array.dtype != dtype:
+                raise DTypeError(f"{where} {describe(array)}, expected dtype {dtype}: {advice}")
+            if array.shape != shape:
+                raise ShapeError(f"{where} of shape {array.shape}, expected {shape}: {advice}")
 
     def extra_repr(self) -> str:
         """The hyperparameters shown in ``repr``."""
@@ -154,7 +161,8 @@ class SGD(Optimizer):
         weight_decay: the L2 penalty coefficient, >= 0.
 
     Attributes:
-        velocity: v, one array per parameter (zeros until the first step with momentum).
+        velocity: v, one array per parameter (zeros until the first step); an empty list when
+            momentum is 0, which needs no velocity.
 
     Raises:
         TypeError: a hyperparameter is not a number (nesterov not a bool); params as in
@@ -195,39 +203,31 @@ class SGD(Optimizer):
         if nesterov and self.momentum == 0:
             raise ValueError(f"{name}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
         self.nesterov = nesterov
-        # State and scratch made once, here: a step then writes into them with numpy's out=
-        # arguments and allocates nothing, however large the parameters (see _step_one).
-        self.velocity = self._zeros()
-        self._work = self._scratch(2)
+        # State and scratch made once, here, and only what the rule uses: a step then writes into
+        # them with numpy's out= arguments and allocates nothing, however large the parameters.
+        self.velocity = self._zeros() if self.momentum != 0 else []
+        self._work = self._scratch(2 if self.weight_decay != 0 else 1)
 
     def step(self) -> None:
         """One update of every parameter: w = w - lr * d (see the class docstring)."""
-        self._check_parameters(self.velocity)
-        for parameter, velocity, work in zip(
-            self.parameters, self.velocity, self._work, strict=True
-        ):
-            self._step_one(parameter, velocity, *work)
-
-    def _step_one(
-        self, parameter: Parameter, velocity: FloatArray, g_buffer: FloatArray, d_buffer: FloatArray
-    ) -> None:
-        # Every operation writes into an existing array (out=, or an in-place operator): an
-        # expression like w - lr * d would allocate two parameter-sized temporaries per step.
-        w = parameter.data
-        g = parameter.grad
-        if self.weight_decay != 0:
-            np.multiply(w, self.weight_decay, out=g_buffer)
-            g = np.add(parameter.grad, g_buffer, out=g_buffer)  # g = grad + weight_decay * w
-        d = g
-        if self.momentum != 0:
-            velocity *= self.momentum
-            velocity += g  # v = momentum * v + g; v starts at 0, so v = g at the first step
-            d = velocity
-            if self.nesterov:
-                np.multiply(velocity, self.momentum, out=d_buffer)
-                d = np.add(g, d_buffer, out=d_buffer)  # d = g + momentum * v
-        np.multiply(d, self.lr, out=d_buffer)
-        w -= d_buffer  # w = w - lr * d
+        self._check_parameters()
+        for index, parameter in enumerate(self.parameters):
+            w, g, work = parameter.data, parameter.grad, self._work[index]
+            # Every operation writes into an existing array (out=, or an in-place operator): an
+            # expression like w - lr * d would allocate two parameter-sized temporaries.
+            if self.weight_decay != 0:
+                g = np.multiply(w, self.weight_decay, out=work[1])
+                g += parameter.grad  # g = grad + weight_decay * w
+            d = g
+            if self.momentum != 0:
+                velocity = self.velocity[index]
+                velocity *= self.momentum
+                velocity += g  # v = momentum * v + g; v starts at 0, so v = g at the first step
+                d = velocity
+                if self.nesterov:
+                    d = np.multiply(velocity, self.momentum, out=work[0])
+                    d += g  # d = g + momentum * v
+            w -= np.multiply(d, self.lr, out=work[0])  # w = w - lr * d
 
     def extra_repr(self) -> str:
         return (
@@ -308,7 +308,7 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """One update of every parameter (see the class docstring)."""
-        self._check_parameters(self.exp_avg)
+        self._check_parameters()
         self.step_count += 1
         beta1, beta2 = self.betas
         # m_hat / (sqrt(v_hat) + eps) = m / (1 - beta1^t) / (sqrt(v) / sqrt(1 - beta2^t) + eps):

@@ -25,8 +25,11 @@ class BiasAppend(Layer):
     def forward(self, x: FloatArray) -> FloatArray:
         """y = [x, 1]."""
         check_rows(self, x)
-        ones = np.ones((x.shape[0], 1), dtype=x.dtype)
-        return np.concatenate([x, ones], axis=1)
+        n, d = x.shape
+        y = np.empty((n, d + 1), dtype=x.dtype)
+        y[:, :d] = x
+        y[:, d] = 1
+        return y
 
     def backward(self, grad_y: FloatArray) -> FloatArray:
         """dL/dx = grad_y without its last column.
