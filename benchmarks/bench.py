@@ -13,20 +13,22 @@ O = Z1 W2, y_hat = sigma(O), L = 1/(2N) sum (Y - y_hat)^2, the gradients of eq. 
 W = W - lr grad with lr = 0.1) on one batch of N rows, for three contenders:
 
 - nnlite: ``two_layer_network``, ``MSELoss`` and ``nl.optim.SGD``, the step as ``nl.fit`` runs it:
-  ``model.zero_grad(); loss(model(X), Y); model.backward(loss.backward()); optimizer.step()``.
+  zero the gradients (of the parameters, listed once), ``loss(model(X), Y)``,
+  ``model.backward_parameters(loss.backward())`` (no dL/dX) and ``optimizer.step()``.
 - hand-written: the same equations in plain numpy (:func:`handwritten_gradients`), no checks.
 - PyTorch (when importable): ``torch.nn.Sequential`` of Linear(bias=False), Sigmoid, a ones-column
   concat, Linear(bias=False), Sigmoid; loss ``((y - t)**2).sum() / (2N)``; ``torch.optim.SGD``;
-  autograd; ``torch.set_num_threads`` left at its default.
+  autograd; ``torch.set_num_threads`` left at its default; ``OMP_WAIT_POLICY=PASSIVE`` (see
+  :func:`import_torch`).
 
 Every contender starts from the same weights and data and returns the loss as a Python float, as
 ``fit`` needs it. The contenders are timed in one process, interleaved: each round times one sample
-of every contender, in an order rotated from round to round, so slow drifts of the machine (clock,
-other load) hit all of them alike. A sample is ``k`` back-to-back steps with the garbage collector
-off, ``k`` chosen per contender so a sample lasts a few milliseconds (1 at the large size); the
-table gives the median over the rounds of the time per step, and the spread (interquartile range
-over median). Nothing here touches numpy's global random state: all data comes from
-``np.random.default_rng(seed)``.
+of every contender, going through every order of the contenders in turn, so slow drifts of the
+machine (clock, other load) and what one contender leaves behind hit all of them alike. A sample
+is ``k`` back-to-back steps with the garbage collector off, ``k`` chosen per contender so a sample
+lasts a few milliseconds (1 at the large size); the table gives the median over the rounds of the
+time per step, and the spread (interquartile range over median). Nothing here touches numpy's
+global random state: all data comes from ``np.random.default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import datetime
 import gc
 import importlib
 import io
+import itertools
 import os
 import platform
 import pstats
@@ -233,7 +236,16 @@ def nnlite_step(problem: Problem, lr: float = LR) -> Step:
 
 
 def import_torch() -> Any:
-    """torch, or None when it is not installed."""
+    """torch, or None when it is not installed; its OpenMP workers set to sleep when idle.
+
+    By default PyTorch's OpenMP workers keep spinning for a while after each parallel region, and
+    on a 2-core machine they take the CPU from whatever is timed next: measured at the large size,
+    the contender timed right after PyTorch was up to 20% slower, and PyTorch itself slower too
+    (its workers fight numpy's BLAS threads). ``OMP_WAIT_POLICY=PASSIVE`` makes them sleep, as
+    they would cost nothing to a program that runs PyTorch alone. It must be set before torch is
+    first imported, and a value the caller set is kept.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return importlib.import_module("torch")
     except ImportError:
@@ -329,9 +341,11 @@ def time_interleaved(
     names = list(steps)
     per_sample = {name: _steps_per_sample(steps[name], sample_seconds) for name in names}
     seconds: dict[str, list[float]] = {name: [] for name in names}
+    # Every order of the contenders in turn: each runs first, last, and right after each other
+    # one equally often, so what one leaves behind (caches, busy threads) favours none.
+    orders = list(itertools.permutations(names))
     for round_index in range(rounds):
-        shift = round_index % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in orders[round_index % len(orders)]:
             seconds[name].append(_sample(steps[name], per_sample[name]))
     return {name: Timing.of(seconds[name], per_sample[name]) for name in names}
 
