@@ -87,3 +87,17 @@ def test_derivative_is_the_derivations_y_times_one_minus_y() -> None:
 def test_any_shape_is_elementwise() -> None:
     x = np.arange(24.0).reshape(2, 3, 4) - 12
     np.testing.assert_array_equal(nl.Sigmoid()(x), nl.Sigmoid()(x.ravel()).reshape(2, 3, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_zero_dimensional_input_gives_arrays(dtype: type) -> None:
+    layer = nl.Sigmoid()
+    y = layer(np.array(0.5, dtype=dtype))
+    assert isinstance(y, np.ndarray)
+    assert y.shape == ()
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, 1 / (1 + np.exp(-0.5)), rtol=1e-6)
+    grad_x = layer.backward(np.array(2.0, dtype=dtype))
+    assert isinstance(grad_x, np.ndarray)
+    assert grad_x.dtype == dtype
+    np.testing.assert_allclose(grad_x, 2 * y * (1 - y), rtol=1e-6)
