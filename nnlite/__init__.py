@@ -5,8 +5,9 @@ optimizers are in :mod:`nnlite.optim` and the data sets in :mod:`nnlite.datasets
 """
 
 from nnlite import datasets, optim, testing
-from nnlite._validation import FloatArray, as_float_array
+from nnlite._validation import as_float_array
 from nnlite.errors import (
+    ConversionError,
     DTypeError,
     LoadError,
     MissingExtraError,
@@ -14,15 +15,17 @@ from nnlite.errors import (
     SaveError,
     ShapeError,
     StateError,
+    TrainingError,
 )
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
 from nnlite.networks import two_layer_network
-from nnlite.parameter import Parameter
+from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
 from nnlite.serialization import load, save
-from nnlite.training import History, TrainingError, accuracy, evaluate, fit, predict
+from nnlite.training import History, accuracy, evaluate, fit, predict
+from nnlite.typing import FloatArray
 
 __version__ = "0.1.0"
 
@@ -30,6 +33,8 @@ __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
     "BiasAppend",
+    "Buffer",
+    "ConversionError",
     "DTypeError",
     "FloatArray",
     "History",

@@ -5,15 +5,10 @@ Every message names its owner (a layer or loss, by its repr), what was expected 
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
-
 import numpy as np
-from numpy.typing import NDArray
 
 from nnlite.errors import DTypeError, ShapeError
-
-FloatArray: TypeAlias = NDArray[np.floating[Any]]
-"""A float32 or float64 ndarray: what every layer takes and returns."""
+from nnlite.typing import FloatArray
 
 _KEPT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -22,7 +22,7 @@ from typing import NoReturn
 import numpy as np
 
 from nnlite import datasets
-from nnlite._validation import FloatArray, label
+from nnlite._validation import label
 from nnlite.errors import MissingExtraError, NnliteError
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend
@@ -34,6 +34,7 @@ from nnlite.sequential import Sequential
 from nnlite.serialization import load, save
 from nnlite.testing import check_gradients
 from nnlite.training import History, accuracy, fit
+from nnlite.typing import FloatArray
 
 
 @dataclass(frozen=True)

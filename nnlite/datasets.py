@@ -23,9 +23,9 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from nnlite._validation import FloatArray, as_float_array, check_rows, describe
+from nnlite._validation import as_float_array, check_rows, describe
 from nnlite.errors import MissingExtraError, ShapeError
-from nnlite.random import RngLike
+from nnlite.typing import FloatArray, RngLike
 
 Float64Array: TypeAlias = NDArray[np.float64]
 """A float64 ndarray: what the generators return."""

@@ -51,3 +51,12 @@ class MissingExtraError(NnliteError, ImportError):
 class SaveError(NnliteError, TypeError):
     """A model could not be saved (a layer without get_config, a config that is not JSON);
     nothing was written."""
+
+
+class TrainingError(NnliteError, RuntimeError):
+    """Training could not go on, e.g. the loss stopped being a finite number."""
+
+
+class ConversionError(NnliteError, TypeError):
+    """A layer, loss or module has no counterpart in the other engine; the message names it, says
+    where it is (its index path in the Sequential) and lists what converts."""

@@ -34,7 +34,7 @@ import numpy as np
 from nnlite import layers, losses
 from nnlite._files import write_atomically
 from nnlite._validation import label
-from nnlite.errors import LoadError, MissingExtraError, NnliteError, ShapeError
+from nnlite.errors import ConversionError, LoadError, MissingExtraError, ShapeError
 from nnlite.layer import Layer
 from nnlite.sequential import Sequential
 from nnlite.serialization import PathLike, _build, _layer_classes, _layer_spec
@@ -61,11 +61,6 @@ SUPPORTED_MODULES = (
     "torch.nn.LeakyReLU, torch.nn.Identity, and nnlite.interop's BiasAppend, MSELoss, BCELoss, "
     "BCEWithLogitsLoss, SoftmaxCrossEntropyLoss"
 )
-
-
-class ConversionError(NnliteError, TypeError):
-    """A layer, loss or module has no counterpart in the other engine; the message names it, says
-    where it is (its index path in the Sequential) and lists what converts."""
 
 
 # ---------------------------------------------------------------------------------------------

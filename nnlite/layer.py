@@ -14,8 +14,10 @@ not ``backward_parameters`` (the parent's was written for the parent's backward)
 
 Everything else is the base class's plumbing, so a layer's own code is only its math:
 
-- Parameters are found, not registered: any attribute holding a :class:`~nnlite.Parameter` (or a
-  layer, or a list or tuple of layers, whose parameters are then included under a dotted name).
+- Parameters are found, not registered: any attribute holding a :class:`~nnlite.Parameter`, a
+  :class:`~nnlite.Buffer` or another layer, directly or inside lists, tuples and dicts at any
+  depth, is part of the layer, under a dotted name (``"blocks.0.weight"``).
+- ``train()`` and ``eval()`` set ``training`` here and in every layer held.
 - Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is created, with
   the boundary checks: the input is converted by the dtype rule (:func:`nnlite.as_float_array`);
   backward before forward is a :class:`~nnlite.errors.StateError`; ``grad_y`` must have the shape of
@@ -29,16 +31,18 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array, describe, label
+from nnlite._validation import as_float_array, describe, label
 from nnlite.errors import DTypeError, LoadError, ShapeError, StateError
-from nnlite.parameter import Parameter
+from nnlite.parameter import Buffer, Parameter
+from nnlite.typing import FloatArray
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_Self = TypeVar("_Self", bound="Layer")
 
 
 class Layer:
@@ -67,6 +71,26 @@ class Layer:
     # subclass that never calls super().__init__() still has them.
     _input_shape: tuple[int, ...] | None = None
     _output_shape: tuple[int, ...] | None = None
+
+    training: bool = True
+    """Training mode (True, the default) or evaluation mode: set by :meth:`train` and
+    :meth:`eval`, read by the layers that behave differently in the two."""
+
+    # What a layer declares about itself, for nnlite.testing's conformance checks (and readers).
+    # A container declares nothing itself: the checks read the declarations of every layer held.
+
+    stochastic: ClassVar[bool] = False
+    """True when forward draws random numbers (in training mode), as Dropout does. All of them
+    must come from ``self.rng``, a ``np.random.Generator``: the checks then hold the randomness
+    fixed by giving the layer a fresh generator of one seed before each forward."""
+
+    mixes_rows: ClassVar[bool] = False
+    """True when row i of the output may depend on rows of the input other than i (BatchNorm's
+    batch statistics). Otherwise the checks require the rows of a batch to be independent."""
+
+    stateful: ClassVar[bool] = False
+    """True when forward in training mode changes state that later forwards read (BatchNorm's
+    running statistics). The checks then require forward to be pure in evaluation mode only."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,32 +134,45 @@ class Layer:
         """Run forward: ``layer(x)`` is ``layer.forward(x)``."""
         return self.forward(x)  # type: ignore[arg-type]  # the wrapper converts x
 
+    # --- what a layer holds: parameters, buffers and other layers, found from its attributes ---
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Yield ``(name, parameter)`` for every parameter, in attribute order, each object once.
 
         Names are dotted paths: ``"weight"`` for an attribute, ``"block.weight"`` for a parameter of
-        a layer held in attribute ``block``, ``"blocks.0.weight"`` for a list of layers.
+        a layer held in attribute ``block``, ``"blocks.0.weight"`` for a list (or tuple) of layers,
+        ``"heads.left.weight"`` for a dict of layers keyed ``"left"``. Lists, tuples and dicts are
+        searched at any depth. A parameter held twice (a tied weight) is listed once, under the
+        first name it is found by.
         """
-        seen: set[int] = set()
-        for name, parameter in self._walk_parameters(prefix):
-            if id(parameter) not in seen:
-                seen.add(id(parameter))
-                yield name, parameter
-
-    def _walk_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
-        for name, value in vars(self).items():
-            if isinstance(value, Parameter):
-                yield prefix + name, value
-            elif isinstance(value, Layer):
-                yield from value._walk_parameters(f"{prefix}{name}.")
-            elif isinstance(value, (list, tuple)):
-                for index, item in enumerate(value):
-                    if isinstance(item, Layer):
-                        yield from item._walk_parameters(f"{prefix}{name}.{index}.")
+        for name, member in self._walk(prefix):
+            if isinstance(member, Parameter):
+                yield name, member
 
     def parameters(self) -> list[Parameter]:
         """Every parameter of this layer and the layers it holds, each once."""
         return [parameter for _, parameter in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Buffer]]:
+        """Yield ``(name, buffer)`` for every :class:`~nnlite.Buffer`, named and found as
+        parameters are (see :meth:`named_parameters`)."""
+        for name, member in self._walk(prefix):
+            if isinstance(member, Buffer):
+                yield name, member
+
+    def buffers(self) -> list[Buffer]:
+        """Every buffer of this layer and the layers it holds, each once."""
+        return [buffer for _, buffer in self.named_buffers()]
+
+    def named_sublayers(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """Yield ``(name, layer)`` for every layer this one holds, at any depth, each object once.
+
+        The layer itself is not included. In a Sequential the names are the index paths
+        (``"1"``, ``"1.0"``); elsewhere the attribute paths (``"block"``, ``"blocks.0"``).
+        """
+        for name, member in self._walk(prefix, layers=True):
+            if isinstance(member, Layer):
+                yield name, member
 
     def num_parameters(self) -> int:
         """The number of trainable scalars."""
@@ -146,22 +183,88 @@ class Layer:
         for parameter in self.parameters():
             parameter.zero_grad()
 
+    def _members(self) -> Iterator[tuple[str, Parameter | Buffer | Layer]]:
+        """The direct members: each Parameter, Buffer and Layer held in an attribute, or anywhere
+        inside a list, tuple or dict attribute, with its dotted attribute path. A container such
+        as Sequential overrides this to name its layers by index."""
+        for name, value in vars(self).items():
+            yield from _members_of(self, name, value)
+
+    def _walk(
+        self, prefix: str, *, layers: bool = False
+    ) -> Iterator[tuple[str, Parameter | Buffer | Layer]]:
+        """Every member at any depth, depth first in attribute order, each object once.
+
+        Parameters and buffers always; with ``layers`` the layers too, each before what it holds.
+        A layer that holds itself or its parent (a cycle) is visited once.
+        """
+        seen: set[int] = {id(self)}
+        stack: list[Iterator[tuple[str, Parameter | Buffer | Layer]]] = [
+            _prefixed(prefix, self._members())
+        ]
+        while stack:
+            item = next(stack[-1], None)
+            if item is None:
+                stack.pop()
+                continue
+            name, member = item
+            if id(member) in seen:
+                continue
+            seen.add(id(member))
+            if isinstance(member, Layer):
+                if layers:
+                    yield name, member
+                stack.append(_prefixed(f"{name}.", member._members()))
+            else:
+                yield name, member
+
+    # --- modes ---
+
+    def train(self: _Self, mode: bool = True) -> _Self:
+        """Set training mode (``mode=True``, the default) or evaluation mode, here and in every
+        layer this one holds; returns the layer, so ``model.eval()`` can be chained.
+
+        Layers that behave differently in the two modes read ``self.training``: Dropout drops
+        only in training, BatchNorm uses batch statistics in training and its running statistics
+        in evaluation. Every layer starts in training mode, as in PyTorch.
+
+        Raises:
+            TypeError: ``mode`` is not a bool.
+        """
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"{label(self)}.train expects mode to be a bool, got {mode!r}")
+        self.training = bool(mode)
+        for _, layer in self.named_sublayers():
+            layer.training = bool(mode)
+        return self
+
+    def eval(self: _Self) -> _Self:
+        """Set evaluation mode here and in every layer held: ``train(False)``."""
+        return self.train(False)
+
+    # --- state ---
+
     def state_dict(self) -> dict[str, FloatArray]:
-        """A copy of every parameter's values, by name: ``{"0.weight": array, ...}``."""
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        """A copy of the values of every parameter and buffer, by name: ``{"0.weight": ...}``."""
+        return {name: member.data.copy() for name, member in self._named_state()}
+
+    def _named_state(self) -> Iterator[tuple[str, Parameter | Buffer]]:
+        for name, member in self._walk(""):
+            if isinstance(member, (Parameter, Buffer)):
+                yield name, member
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
-        """Copy values from ``state`` into the parameters, all or nothing.
+        """Copy values from ``state`` into the parameters and buffers, all or nothing.
 
         Every entry is checked before any is copied: a value must be an ndarray of its parameter's
-        exact shape and dtype. With ``strict`` (the default) the keys must be exactly the
-        parameter names; otherwise missing and unexpected keys are skipped.
+        (or buffer's) exact shape and dtype. With ``strict`` (the default) the keys must be exactly
+        the names in ``state_dict()``; otherwise missing and unexpected keys are skipped.
 
         Raises:
             LoadError: one error listing every missing, unexpected, mis-shaped or mis-typed key with
                 what was expected and what was found. The parameters are then left unchanged.
         """
-        parameters = dict(self.named_parameters())
+        parameters = dict(self._named_state())
         problems = []
         if strict:
             problems += [f"missing key {name!r}" for name in parameters if name not in state]
@@ -287,3 +390,32 @@ def _checked_grad_y(layer: Layer, grad_y: Any, method: str) -> FloatArray:
             f"{layer._output_shape}, got {checked.shape}"
         )
     return checked
+
+
+def _prefixed(
+    prefix: str, members: Iterator[tuple[str, Parameter | Buffer | Layer]]
+) -> Iterator[tuple[str, Parameter | Buffer | Layer]]:
+    for name, member in members:
+        yield prefix + name, member
+
+
+def _members_of(
+    owner: Layer, name: str, value: object
+) -> Iterator[tuple[str, Parameter | Buffer | Layer]]:
+    """The Parameters, Buffers and Layers in one attribute value, searched through lists, tuples
+    and dicts at any depth, with their dotted paths (``"blocks.0"``, ``"heads.left"``)."""
+    if isinstance(value, (Parameter, Buffer, Layer)):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _members_of(owner, f"{name}.{index}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = list(_members_of(owner, f"{name}.{key}", item))
+            if inner and (not isinstance(key, str) or not key or "." in key):
+                raise TypeError(
+                    f"{label(owner)} holds parameters or layers in the dict attribute {name!r} "
+                    f"under the key {key!r}: the keys of such a dict name them "
+                    f"({name}.KEY.weight), so they must be non-empty str without '.'"
+                )
+            yield from inner

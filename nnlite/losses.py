@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array, label
+from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError, StateError
 from nnlite.layers.activations import sigmoid
+from nnlite.typing import FloatArray
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 

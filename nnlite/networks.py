@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnlite.layers import BiasAppend, Linear, Sigmoid
-from nnlite.random import RngLike
 from nnlite.sequential import Sequential
+from nnlite.typing import RngLike
 
 
 def two_layer_network(

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from nnlite._validation import FloatArray, describe
+from nnlite._validation import describe
 from nnlite.errors import DTypeError, ShapeError
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
+from nnlite.typing import FloatArray
 
 
 class Optimizer(abc.ABC):

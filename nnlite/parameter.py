@@ -1,11 +1,12 @@
-"""Parameter: a trainable array and the gradient that backward accumulates into it."""
+"""Parameter, a trainable array and the gradient backward accumulates into it; Buffer, state."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array
+from nnlite._validation import as_float_array
+from nnlite.typing import FloatArray
 
 
 class Parameter:
@@ -57,3 +58,47 @@ class Parameter:
 
     def __repr__(self) -> str:
         return f"Parameter({self.extra_repr()})"
+
+
+class Buffer:
+    """Non-trainable state a layer keeps between calls, such as BatchNorm's running mean.
+
+    Found like a :class:`Parameter` (any attribute holding one, under a dotted name), kept out of
+    ``parameters()`` (no optimizer updates it and it has no ``grad``), and included in
+    ``state_dict()`` / ``load_state_dict()``, so it is saved and loaded with the model. A layer
+    updates ``data`` in place (``self.running_mean.data *= ...``), as it would a parameter.
+
+    Args:
+        data: the initial values, converted by nnlite's dtype rule and copied.
+
+    Attributes:
+        data: the values, an ndarray.
+
+    Examples:
+        >>> nl.Buffer(np.zeros(3))
+        Buffer(shape=(3,), dtype=float64)
+    """
+
+    def __init__(self, data: ArrayLike) -> None:
+        self.data: FloatArray = np.array(as_float_array(data, "Buffer", "data"), copy=True)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``data``."""
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        """The dtype of ``data``."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """The number of scalars in ``data``."""
+        return self.data.size
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}, dtype={self.dtype}"
+
+    def __repr__(self) -> str:
+        return f"Buffer({self.extra_repr()})"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import overload
 
-from nnlite._validation import FloatArray
 from nnlite.errors import NnliteError
 from nnlite.layer import Layer
-from nnlite.parameter import Parameter
+from nnlite.parameter import Buffer, Parameter
+from nnlite.typing import FloatArray
 
 
 class Sequential(Layer):
@@ -95,13 +95,14 @@ class Sequential(Layer):
     def _first_with_parameters(self) -> int | None:
         """The index of the first layer that holds a parameter, or None when none does."""
         for index, layer in enumerate(self.layers):
-            if next(layer._walk_parameters(""), None) is not None:
+            if next(layer.named_parameters(), None) is not None:
                 return index
         return None
 
-    def _walk_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+    def _members(self) -> Iterator[tuple[str, Parameter | Buffer | Layer]]:
+        """The layers, named by index: parameters are ``"0.weight"``, not ``"layers.0.weight"``."""
         for index, layer in enumerate(self.layers):
-            yield from layer._walk_parameters(f"{prefix}{index}.")
+            yield str(index), layer
 
     def __len__(self) -> int:
         return len(self.layers)

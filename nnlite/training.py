@@ -10,16 +10,12 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array, positive_int
-from nnlite.errors import NnliteError, ShapeError
+from nnlite._validation import as_float_array, positive_int
+from nnlite.errors import ShapeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
 from nnlite.progress import Progress
-from nnlite.random import RngLike
-
-
-class TrainingError(NnliteError, RuntimeError):
-    """Training could not go on, e.g. the loss stopped being a finite number."""
+from nnlite.typing import FloatArray, RngLike
 
 
 class Stepper(Protocol):

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnlite as nl
+from nnlite.errors import TrainingError
 from nnlite.optim import SGD
-from nnlite.training import TrainingError, accuracy, evaluate, fit, predict
+from nnlite.training import accuracy, evaluate, fit, predict
 
 X_XOR = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y_XOR = np.array([[0.0], [1.0], [1.0], [0.0]])

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlite._validation import FloatArray
 from nnlite.layer import Layer
+from nnlite.typing import FloatArray
 
 
 def sigmoid(h: FloatArray) -> FloatArray:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlite._validation import FloatArray, check_rows
+from nnlite._validation import check_rows
 from nnlite.layer import Layer
+from nnlite.typing import FloatArray
 
 
 class BiasAppend(Layer):

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nnlite._validation import FloatArray, check_features, positive_int
+from nnlite._validation import check_features, positive_int
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
-from nnlite.random import RngLike
+from nnlite.typing import FloatArray, RngLike
 
 
 class Linear(Layer):

@@ -45,11 +45,11 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import FloatArray, as_float_array, label
+from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
-from nnlite.random import RngLike
+from nnlite.typing import FloatArray, RngLike
 
 SAFETY = 4.0
 """How far beyond the estimated finite-difference error a mismatch must go to count as a failure."""
