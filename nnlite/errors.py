@@ -60,3 +60,16 @@ class TrainingError(NnliteError, RuntimeError):
 class ConversionError(NnliteError, TypeError):
     """A layer, loss or module has no counterpart in the other engine; the message names it, says
     where it is (its index path in the Sequential) and lists what converts."""
+
+
+class ArgumentError(NnliteError):
+    """An argument to a constructor or function broke its rule; the message names the owner, the
+    argument, the rule and the value: "Linear: in_features must be an int >= 1, got 0"."""
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of the wrong type, such as a str where a number belongs."""
+
+
+class ArgumentValueError(ArgumentError, ValueError):
+    """An argument of the right type outside its allowed range."""
