@@ -199,6 +199,7 @@ def check_arguments(
     """Check every argument against its rule, in the rules' order; return them converted.
 
     Examples:
+        >>> from nnlite._constraints import Integer, check_arguments
         >>> check_arguments("Linear", {"in_features": Integer(low=1)}, {"in_features": 3})
         {'in_features': 3}
     """
