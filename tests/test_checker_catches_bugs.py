@@ -89,7 +89,7 @@ class LeakyReLU(nl.Layer):
         return np.where(x > 0, x, self.slope * x)
 
     def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
-        return grad_y * np.where(self.x > 0, 1.0, self.slope)
+        return grad_y * np.where(self.x > 0, 1.0, self.slope).astype(grad_y.dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class LeakyReLUWrongSlope(LeakyReLU):
     """Backward uses slope 0.1 for x <= 0 where forward uses 0.01."""
 
     def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
-        return grad_y * np.where(self.x > 0, 1.0, 0.1)
+        return grad_y * np.where(self.x > 0, 1.0, 0.1).astype(grad_y.dtype)
 
 
 class InputGradScaled(nl.Linear):
@@ -359,7 +359,8 @@ def test_negative_side_bug_is_caught_on_negative_inputs(
 
 @pytest.mark.parametrize("broken", NEGATIVE_SIDE_BUGS)
 def test_check_layer_catches_negative_side_bugs(broken: type[nl.Layer]) -> None:
-    with pytest.raises(AssertionError, match="gradient of the input is wrong"):
+    # At x = 0 the per-element interval accepts slope 1, so the shrunk example may be a joint move
+    with pytest.raises(AssertionError, match=r"gradient of the input is wrong|along random dir"):
         check_layer(lambda n: broken(), **SMALL)
 
 
