@@ -232,7 +232,7 @@ def test_a_backward_parameters_that_disagrees_with_backward_is_caught() -> None:
     with pytest.raises(AssertionError, match=message.replace("'s'", "'0.s'")):
         check_gradients(nl.Sequential(ScaleWithWrongParameterHalf(), nl.Sigmoid()), x)
     with pytest.raises(AssertionError, match="backward_parameters"):
-        check_layer(lambda n: ScaleWithWrongParameterHalf())
+        check_layer(lambda n: ScaleWithWrongParameterHalf(), checks="gradients")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def test_ignoring_grad_y_names_every_wrong_tensor() -> None:
 
 def test_check_layer_catches_ignoring_grad_y() -> None:
     with pytest.raises(AssertionError, match="gradient of the parameter 'bias' is wrong"):
-        check_layer(lambda n: IgnoresGradY(n, 2, rng=0), **SMALL)
+        check_layer(lambda n: IgnoresGradY(n, 2, rng=0), **SMALL, checks="gradients")
 
 
 def test_ignoring_grad_y_is_invisible_with_grad_y_of_ones() -> None:
@@ -291,7 +291,7 @@ def test_transposed_input_gradient_is_caught(seed: int) -> None:
 def test_check_layer_catches_transposes(broken: type[nl.Linear]) -> None:
     """check_layer must find a width n >= 2 (at n = 1 a transpose changes nothing)."""
     with pytest.raises(AssertionError, match="is wrong"):
-        check_layer(lambda n: broken(n, n, rng=0), **SMALL)
+        check_layer(lambda n: broken(n, n, rng=0), **SMALL, checks="gradients")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def test_weight_from_first_row_is_caught_at_batch_of_two_or_more(n_samples: int)
 def test_check_layer_catches_batch_reduction_bugs(broken: type[nl.Linear], name: str) -> None:
     """check_layer draws N from 1 up, so it reaches the batches where the bug shows."""
     with pytest.raises(AssertionError, match=f"gradient of the parameter '{name}' is wrong"):
-        check_layer(lambda n: broken(n, 2, rng=0), **SMALL)
+        check_layer(lambda n: broken(n, 2, rng=0), **SMALL, checks="gradients")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_negative_side_bug_is_caught_on_negative_inputs(
 def test_check_layer_catches_negative_side_bugs(broken: type[nl.Layer]) -> None:
     # At x = 0 the per-element interval accepts slope 1, so the shrunk example may be a joint move
     with pytest.raises(AssertionError, match=r"gradient of the input is wrong|along random dir"):
-        check_layer(lambda n: broken(), **SMALL)
+        check_layer(lambda n: broken(), **SMALL, checks="gradients")
 
 
 # --------------------------------------------------------------------------------------------------

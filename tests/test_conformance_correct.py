@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import nnlite as nl
 from nnlite.testing import LayerCase, check_layer, parametrize_with_checks
 from tests import conformance_layers as cl
+
+# Fewer examples than the profile's in CI (the suite's thirteen checks run on each); the thorough
+# profile gives each layer a third of its own.
+EXAMPLES = max(10, settings.default.max_examples // 3)
 
 CORRECT = [
     LayerCase(cl.Scale),
@@ -37,7 +42,7 @@ CORRECT = [
 
 @pytest.mark.parametrize("case", CORRECT, ids=[case.id() for case in CORRECT])
 def test_correct_layer_passes_the_whole_suite(case: LayerCase) -> None:
-    check_layer(case.factory, input_shape=case.input_shape, **case.options)
+    check_layer(case.factory, input_shape=case.input_shape, max_examples=EXAMPLES, **case.options)
 
 
 @parametrize_with_checks([cl.Scale, LayerCase(lambda n: cl.Dropout(0.3, rng=0), name="Dropout")])

@@ -409,13 +409,13 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
     target64 = _float64_copy_of(as_float_array(target, loss, "target"))
     require_finite_input(prediction64, f"check_gradients({subject})", "the prediction")
     require_finite_input(target64, f"check_gradients({subject})", "the target")
-    value = loss(prediction64, target64)
+    value = loss(prediction64.copy(), target64.copy())
     require_finite(np.array(value), subject, "the loss")
     analytic = _float64_copy_of(loss.backward())
     require_finite(analytic, subject, "backward's gradient of the prediction")
 
     def evaluate() -> FloatArray:
-        return np.array(loss(prediction64, target64))
+        return np.array(loss(prediction64.copy(), target64.copy()))
 
     estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
     require_finite(estimate.value, subject, "the finite-difference estimate of the prediction")

@@ -220,7 +220,9 @@ def check_loss(
         predictions: a hypothesis strategy of prediction arrays.
         targets: ``targets(prediction_shape)`` gives a strategy of target arrays.
         checks: the names of the checks to run; default all.
-        max_features, max_batch, max_magnitude: bounds of the default predictions and targets.
+        max_features: largest width of the default predictions.
+        max_batch: largest batch size of the default predictions.
+        max_magnitude: bound on the values of the default predictions and targets.
         max_examples: examples to try; default: the active hypothesis profile's.
 
     Raises:
