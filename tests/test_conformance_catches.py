@@ -128,3 +128,95 @@ def test_layernorm_with_grad_y_drawn_from_the_data_seed_is_still_checked() -> No
     check_gradients(Slightly(5), x, grad_y=x)  # grad_y = x: dL/dx is ~0, nothing to see
     with pytest.raises(AssertionError, match="gradient of the input is wrong"):
         check_gradients(Slightly(5), x)
+
+
+# --------------------------------------------------------------------------------------------------
+# A correct layer that does not declare what it does fails with a message that says how
+# --------------------------------------------------------------------------------------------------
+
+
+class MomentumCenter(cl.RunningCenter):
+    """y = x - m with m = 0.9 m + 0.1 mean(x) updated first: training reads its own state."""
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        if self.training:
+            self.running_mean.data *= 0.9
+            self.running_mean.data += 0.1 * x.mean(axis=0)
+        return x - self.running_mean.data
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        if self.training:
+            return grad_y - 0.1 * grad_y.mean(axis=0)
+        return grad_y.copy()
+
+
+class UndeclaredMomentumCenter(MomentumCenter):
+    stateful = False
+
+
+def test_an_undeclared_stateful_layer_is_told_to_declare_it() -> None:
+    with pytest.raises(AssertionError, match="declare stateful = True"):
+        checks.check_pure(UndeclaredMomentumCenter(3), X)
+    with pytest.raises(AssertionError, match="declare stateful = True"):
+        check_gradients(UndeclaredMomentumCenter(3), X)  # each forward moves the state
+
+
+def test_the_declared_one_passes_the_whole_suite() -> None:
+    check_layer(MomentumCenter)
+
+
+def test_a_declared_stateful_layer_is_checked_pure_in_evaluation_mode() -> None:
+    checks.check_pure(cl.RunningCenter(3), X)  # training mode changes the buffer: declared
+
+    class ChangesStateInEval(cl.RunningCenter):
+        def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+            y = super().forward(x)
+            if not self.training:
+                self.running_mean.data += 1
+            return y
+
+    with pytest.raises(AssertionError, match="in evaluation mode a stateful layer must not"):
+        checks.check_pure(ChangesStateInEval(3), X)
+
+
+def test_a_stochastic_layer_without_a_generator_is_refused() -> None:
+    class NoGenerator(cl.Dropout):
+        def __init__(self) -> None:
+            self.p = 0.5
+            self.rng = 0  # type: ignore[assignment]
+
+    with pytest.raises(AssertionError, match=r"declares stochastic = True.*self\.rng"):
+        checks.check_gradients(NoGenerator(), X)
+
+
+def test_a_container_is_random_when_a_layer_it_holds_is() -> None:
+    model = nl.Sequential(nl.Linear(3, 3, rng=0), cl.Dropout(0.5, rng=0))
+    for check in checks.LAYER_CHECKS:
+        check.function(model, X)  # the Dropout inside is pinned: every check passes
+
+
+def test_check_layer_names_an_unknown_check() -> None:
+    with pytest.raises(ValueError, match="no check named 'accumulate'; the checks are"):
+        check_layer(cl.Scale, checks="accumulate")
+
+
+def test_each_factory_has_its_own_example_database_key(tmp_path) -> None:
+    """A failure saved for one layer is not replayed for another: the keys differ by factory."""
+    from hypothesis import settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    database = DirectoryBasedExampleDatabase(str(tmp_path))
+    active = settings.default
+    settings.register_profile(
+        "with-a-database", active, database=database, derandomize=False, max_examples=5
+    )
+    settings.load_profile("with-a-database")
+    try:
+        for factory in (lambda n: cl.NaNForward(), lambda n: nl.Sequential(cl.NaNForward())):
+            with pytest.raises(AssertionError):
+                check_layer(factory, checks="finite")
+    finally:
+        settings.register_profile("as-before", active)
+        settings.load_profile("as-before")
+    keys = {path.name for path in tmp_path.iterdir()}
+    assert len(keys) >= 2  # one key (directory) per factory, where they once shared one

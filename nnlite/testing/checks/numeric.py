@@ -66,6 +66,8 @@ def check_dtypes(
     base = start("dtypes", layer, x, grad_y, rng)
     for dtype in (np.float64, np.float32):
         work = replica(base.layer, dtype)
+        # The float64 reference of the float32 run, copied before either runs (state included).
+        reference = replica(work, np.float64) if dtype == np.float32 else None
         values: FloatArray = base.x.astype(dtype)
         upstream: FloatArray = base.grad_y.astype(dtype)
         y = np.array(Pinned(work).forward(values), copy=True)
@@ -83,20 +85,20 @@ def check_dtypes(
                     "layer keeps the dtype it is given (look for float64 constants, and arrays "
                     "made with np.zeros(shape) or np.ones(shape) without dtype=)",
                 )
-        if dtype == np.float32:
-            _compare_with_float64(base, work, values, upstream, outputs)
+        if reference is not None:
+            _compare_with_float64(base, reference, values, upstream, outputs)
 
 
 def _compare_with_float64(
     base: Run,
-    work32: Layer,
+    reference: Layer,
     x32: FloatArray,
     grad_y32: FloatArray,
     got: list[tuple[str, FloatArray]],
 ) -> None:
-    """The float32 results against the same computation in float64 from the same float32 values,
-    allowing the measured float32 rounding (see :mod:`nnlite.testing._compare`)."""
-    reference = replica(work32, np.float64)
+    """The float32 results against the same computation in float64 (``reference``, a float64
+    copy of the float32 layer) from the same float32 values, allowing the measured float32
+    rounding (see :mod:`nnlite.testing._compare`)."""
     tensors = [t for _, t in tensors_of(reference)]
     pinned = Pinned(reference)
 

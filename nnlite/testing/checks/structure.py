@@ -148,25 +148,27 @@ def check_round_trip(
     The rebuild is skipped for a layer whose class has the name of a built-in layer (``nl.save``
     refuses it, as a file could not tell the two apart: rename the class to save it)."""
     run = start("round_trip", layer, x, grad_y, rng)
-    allowed = allowed_difference(run.y, 0.0, run.eps)
-    other = replica(run.layer)
+    snapshot = replica(run.layer)  # the state now, as saved; the forward below may move it
+    expected = np.array(Pinned(run.layer).forward(run.x), copy=True)
+    allowed = allowed_difference(expected, 0.0, run.eps)
+    other = replica(snapshot)
     for _, tensor in tensors_of(other):
         tensor.data[...] = -1.5 * tensor.data + 1
-    other.load_state_dict(run.layer.state_dict())
-    _same_output(run, "load_state_dict(state_dict()) into a copy", other, allowed)
+    other.load_state_dict(snapshot.state_dict())
+    _same_output(run, "load_state_dict(state_dict()) into a copy", other, expected, allowed)
 
-    if not _defines_get_config(run.layer) or _takes_a_builtin_name(run.layer):
+    if not _defines_get_config(snapshot) or _takes_a_builtin_name(snapshot):
         return
     classes = {
         type(inner).__name__: type(inner)
-        for inner in layers_of(run.layer)
+        for inner in layers_of(snapshot)
         if type(inner) is not Sequential
         and getattr(builtin_layers, type(inner).__name__, None) is not type(inner)
     }
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "layer.npz")
         try:
-            save(run.layer, path)
+            save(snapshot, path)
             loaded = load(path, custom_layers=classes)
         except (TypeError, ValueError) as error:
             raise fail(
@@ -174,8 +176,8 @@ def check_round_trip(
                 run.subject,
                 f"get_config() is defined, but nl.save / nl.load failed: {error}",
             ) from error
-    set_mode(loaded, run.layer)
-    _same_output(run, "a rebuild from get_config() by nl.save / nl.load", loaded, allowed)
+    set_mode(loaded, snapshot)
+    _same_output(run, "a rebuild from get_config() by nl.save / nl.load", loaded, expected, allowed)
 
 
 def _takes_a_builtin_name(layer: Layer) -> bool:
@@ -196,13 +198,21 @@ def _defines_get_config(layer: Layer) -> bool:
     return True
 
 
-def _same_output(run: Run, what: str, other: Layer, allowed: FloatArray) -> None:
+def _same_output(
+    run: Run, what: str, other: Layer, expected: FloatArray, allowed: FloatArray
+) -> None:
     y = np.array(Pinned(other).forward(run.x), copy=True)
-    index = worst_mismatch(y, run.y, allowed) if y.shape == run.y.shape else ()
-    if index is not None:
-        where = (
-            f"at index {index}: {at(run.y, index)} became {at(y, index)}"
-            if index
-            else (f"the output's shape {run.y.shape} became {y.shape}")
+    if y.shape != expected.shape:
+        raise fail(
+            "round_trip",
+            run.subject,
+            f"{what} changes the output's shape {expected.shape} to {y.shape}",
         )
-        raise fail("round_trip", run.subject, f"{what} changes the output, {where}")
+    index = worst_mismatch(y, expected, allowed)
+    if index is not None:
+        raise fail(
+            "round_trip",
+            run.subject,
+            f"{what} changes the output, at index {index}: {at(expected, index)} became "
+            f"{at(y, index)}",
+        )
