@@ -11,7 +11,7 @@ from nnlite.testing import LayerCase, parametrize_with_checks
 
 # A third of the profile's examples for each (layer, check): 13 checks share the work, and each
 # check also runs on every example of the layer's other tests. (The thorough profile: 333.)
-EXAMPLES = {"max_examples": max(10, settings.default.max_examples // 3)}
+EXAMPLES = {"max_examples": max(10, settings().max_examples // 3)}
 
 BUILTIN_LAYERS = [
     LayerCase(lambda n: nl.Linear(n, 3, rng=0), name="Linear", options=EXAMPLES),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ from nnlite.testing import strategies as nst
 # --------------------------------------------------------------------------------------------------
 
 
-SMALL = {"max_features": 3, "max_batch": 3}
+SMALL: dict[str, Any] = {"max_features": 3, "max_batch": 3}
 """check_layer bounds for the bug-finding tests: big enough to show every bug here (n, N >= 2),
 small enough that shrinking a failing example is quick."""
 

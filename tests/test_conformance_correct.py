@@ -14,7 +14,7 @@ from tests import conformance_layers as cl
 
 # Fewer examples than the profile's in CI (the suite's thirteen checks run on each); the thorough
 # profile gives each layer a third of its own.
-EXAMPLES = max(10, settings.default.max_examples // 3)
+EXAMPLES = max(10, settings().max_examples // 3)
 
 CORRECT = [
     LayerCase(cl.Scale),

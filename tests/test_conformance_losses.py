@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from nnlite.testing.checks import losses as loss_checks
 
 PROBABILITIES = nst.arrays(nst.batch_shapes()).map(lambda z: 0.02 + 0.96 / (1 + np.exp(-z)))
 
-BUILT_IN = {
+BUILT_IN: dict[str, tuple[type[nl.Loss], dict[str, Any]]] = {
     "MSELoss": (nl.MSELoss, {}),
     "BCELoss": (nl.BCELoss, {"predictions": PROBABILITIES, "targets": nst.probabilities}),
     "BCEWithLogitsLoss": (nl.BCEWithLogitsLoss, {"targets": nst.probabilities}),
@@ -50,10 +52,11 @@ class KeepsItsGradient(nl.MSELoss):
 
     def backward(self):
         gradient = super().backward()
-        if getattr(self, "kept", None) is None or self.kept.shape != gradient.shape:
-            self.kept = np.empty_like(gradient)
-        self.kept[...] = gradient
-        return self.kept
+        kept: nl.FloatArray | None = getattr(self, "kept", None)
+        if kept is None or kept.shape != gradient.shape:
+            kept = self.kept = np.empty_like(gradient)
+        kept[...] = gradient
+        return kept
 
 
 class NoisyLoss(nl.MSELoss):
