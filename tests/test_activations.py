@@ -35,11 +35,11 @@ NEW_LAYER_IDS = ["ReLU", "LeakyReLU", "LeakyReLU(2.5)", "Tanh", "Identity"]
 
 def test_relu_gradients() -> None:
     """Drawn inputs include exact zeros: at the kink either one-sided slope is accepted."""
-    check_layer(lambda n: nl.ReLU())
+    check_layer(lambda n: nl.ReLU(), checks="gradients")
 
 
 def test_leaky_relu_gradients() -> None:
-    check_layer(lambda n: nl.LeakyReLU())
+    check_layer(lambda n: nl.LeakyReLU(), checks="gradients")
 
 
 @given(negative_slope=st.floats(min_value=0.0, max_value=5.0), x=nst.arrays(nst.batch_shapes()))
@@ -48,17 +48,17 @@ def test_leaky_relu_gradients_for_drawn_slopes(negative_slope: float, x: nl.Floa
 
 
 def test_tanh_gradients() -> None:
-    check_layer(lambda n: nl.Tanh())
+    check_layer(lambda n: nl.Tanh(), checks="gradients")
 
 
 def test_tanh_gradients_on_a_wide_range() -> None:
     """Saturated inputs too: the derivative there is tiny but must still be right."""
-    check_layer(lambda n: nl.Tanh(), max_magnitude=40.0)
+    check_layer(lambda n: nl.Tanh(), max_magnitude=40.0, checks="gradients")
 
 
 def test_identity_gradients() -> None:
     """Identity returns its input array itself: the checker must not be fooled by that."""
-    check_layer(lambda n: nl.Identity())
+    check_layer(lambda n: nl.Identity(), checks="gradients")
 
 
 def test_identity_inside_a_network_gradients() -> None:
@@ -106,7 +106,7 @@ class IdentityWithZeroBackward(nl.Identity):
 )
 def test_check_layer_catches_a_wrong_backward(broken: type[nl.Layer]) -> None:
     with pytest.raises(AssertionError, match="gradient of the input is wrong"):
-        check_layer(lambda n: broken(), max_features=3, max_batch=3)
+        check_layer(lambda n: broken(), max_features=3, max_batch=3, checks="gradients")
 
 
 # --------------------------------------------------------------------------------------------------

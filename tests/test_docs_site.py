@@ -10,6 +10,7 @@ when the ``docs`` extra is installed (``pip install ".[docs]"``) and skip otherw
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import re
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 
 import nnlite as nl
 from nnlite import testing
+from nnlite.testing.checks import LAYER_CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -73,6 +75,7 @@ def test_every_public_name_has_an_api_entry() -> None:
     assert sorted(public - documented) == [], "public names missing from docs/api/*.md"
     # The modules documented whole have a directive of their own, not only members' ones.
     assert {"nnlite.datasets", "nnlite.optim", "nnlite.testing.strategies"} <= directives
+    assert {"nnlite.testing.checks", "nnlite.testing.checks.losses"} <= directives
 
 
 def test_api_directives_name_real_objects() -> None:
@@ -137,7 +140,12 @@ def test_site_api_reference_has_every_public_name(site: Path) -> None:
     html = "".join(path.read_text() for path in (site / "api").rglob("index.html"))
     anchors = set(re.findall(r'id="(nnlite\.[\w.]+)"', html))
     expected = {f"nnlite.{name}" for name in nl.__all__ if name not in NOT_IN_API.keys() | MODULES}
-    expected |= {f"nnlite.testing.{name}" for name in testing.__all__}
+    expected |= {
+        f"nnlite.testing.{name}"
+        for name in testing.__all__
+        if not inspect.ismodule(getattr(testing, name))
+    }
+    expected |= {f"nnlite.testing.checks.{check.function.__name__}" for check in LAYER_CHECKS}
     expected |= {"nnlite.optim.SGD", "nnlite.optim.Adam", "nnlite.datasets.load_digits"}
     expected |= {f"nnlite.testing.strategies.{name}" for name in ("arrays", "two_layer_networks")}
     assert sorted(expected - anchors) == []

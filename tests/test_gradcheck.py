@@ -277,8 +277,19 @@ def test_default_grad_y_is_reproducible_and_set_by_rng() -> None:
     assert np.array_equal(received_grad_y(x, rng=0), default)  # the default seed is 0
     assert not np.array_equal(received_grad_y(x, rng=1), default)
     assert np.array_equal(received_grad_y(x, rng=7), received_grad_y(x, rng=7))
-    generator_draw = received_grad_y(x, rng=np.random.default_rng(7))
-    assert np.array_equal(generator_draw, received_grad_y(x, rng=7))
+    generator = np.random.default_rng(7)
+    expected = np.random.default_rng(7).standard_normal((4, 3))
+    assert np.array_equal(received_grad_y(x, rng=generator), expected)  # a Generator is used as is
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 42, 123])
+def test_default_grad_y_is_independent_of_data_drawn_from_the_same_seed(seed: int) -> None:
+    """Data drawn with default_rng(seed) is never also the upstream gradient of rng=seed: for a
+    LayerNorm, grad_y = x makes dL/dx about 0, and a wrong backward passes."""
+    x = np.random.default_rng(seed).standard_normal((6, 4))
+    grad_y = received_grad_y(x, rng=seed)
+    assert abs(np.corrcoef(x.ravel(), grad_y.ravel())[0, 1]) < 0.6
+    assert not np.allclose(grad_y, x)
 
 
 @pytest.mark.parametrize(

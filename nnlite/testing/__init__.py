@@ -1,16 +1,35 @@
-"""nnlite.testing: the gradient-testing toolkit.
+"""nnlite.testing: the gradient-testing toolkit and the layer conformance suite.
 
 - :func:`check_gradients` compares a layer's, a network's or a loss's backward with finite
   differences, with a tolerance derived from an estimate of the finite-difference error.
-- :func:`check_layer` turns that into a property test: one call, hypothesis draws the rest.
-- :mod:`nnlite.testing.strategies` has the hypothesis strategies (arrays, batch shapes, inputs,
-  Linear configurations, two-layer networks) for tests of your own.
+- :mod:`nnlite.testing.checks` holds the named checks of the conformance suite, each a public
+  function ``check_<name>(layer, x)``: gradients, finite values, determinism, accumulation, no
+  mutation, no aliasing, a repeatable backward, purity, dtypes, row independence, directional
+  derivatives, round trips and the boundary.
+- :func:`check_layer` runs the whole suite as a property test: one call, hypothesis draws the rest;
+  :func:`check_loss` does the same for a loss, with :mod:`nnlite.testing.checks.losses`.
+- :func:`parametrize_with_checks` turns a list of layers into one pytest test per (layer, check),
+  ``test_layer[Dropout-accumulates]``.
+- :mod:`nnlite.testing.strategies` has the hypothesis strategies (arrays of any shape, batch
+  shapes, inputs, Linear configurations, two-layer networks) for tests of your own.
 
-``check_gradients`` needs only numpy; ``check_layer`` and the strategies need hypothesis
-(``pip install "nnlite[test]"``), which is imported only when they are used.
+``check_gradients`` and the checks need only numpy; ``check_layer``, ``parametrize_with_checks``
+and the strategies need hypothesis (and pytest), ``pip install "nnlite[test]"``, imported only
+when they are used.
 """
 
+from nnlite.testing import checks
 from nnlite.testing.gradcheck import GradientReport, TensorCheck, check_gradients
-from nnlite.testing.property import check_layer
+from nnlite.testing.parametrize import LayerCase, parametrize_with_checks
+from nnlite.testing.property import check_layer, check_loss
 
-__all__ = ["GradientReport", "TensorCheck", "check_gradients", "check_layer"]
+__all__ = [
+    "GradientReport",
+    "LayerCase",
+    "TensorCheck",
+    "check_gradients",
+    "check_layer",
+    "check_loss",
+    "checks",
+    "parametrize_with_checks",
+]

@@ -49,6 +49,7 @@ from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
+from nnlite.testing._pinning import Pinned, replica
 from nnlite.typing import FloatArray, RngLike
 
 SAFETY = 4.0
@@ -187,7 +188,9 @@ def check_gradients(
         x: the input batch (for a loss: the prediction).
         target: for a loss only, the target.
         grad_y: for a layer only, the upstream gradient dL/dy; random normal when not given.
-        rng: seed or Generator for the random ``grad_y`` (default 0: the same check every run).
+        rng: seed or Generator for the random ``grad_y`` (default 0: the same check every run). An
+            int seed selects a stream of nnlite's own, independent of ``np.random.default_rng``
+            of the same seed, so data drawn with ``default_rng(0)`` is never also ``grad_y``.
 
     Returns:
         A :class:`GradientReport` (max abs and relative error per tensor) when every gradient
@@ -224,12 +227,16 @@ def _check_layer(
     layer: Layer, x: ArrayLike, grad_y: ArrayLike | None, rng: RngLike
 ) -> GradientReport:
     subject = label(layer)
-    layer = _float64_copy(layer)
+    layer = replica(layer, np.float64)
     x64 = _float64_copy_of(as_float_array(x, layer, "input"))
-    y = layer(x64)
+    require_finite_input(x64, f"check_gradients({subject})", "x")
+    pinned = Pinned(layer)
+    y = np.array(pinned.forward(x64.copy()), copy=True)
+    require_finite(y, subject, "forward's output")
+    require_deterministic(pinned, x64, y, subject)
     weights: FloatArray
     if grad_y is None:
-        weights = np.random.default_rng(rng).standard_normal(y.shape)
+        weights = upstream_generator(rng).standard_normal(y.shape)
     else:
         weights = _float64_copy_of(as_float_array(grad_y, layer, "grad_y"))
         if weights.shape != y.shape:
@@ -237,19 +244,32 @@ def _check_layer(
                 f"check_gradients: grad_y must have the output's shape {y.shape}, "
                 f"got {weights.shape}"
             )
+        require_finite_input(weights, f"check_gradients({subject})", "grad_y")
 
     layer.zero_grad()
-    analytic: dict[str, FloatArray] = {"input": _float64_copy_of(layer.backward(weights))}
+    # Copies in, always: a layer that modifies its argument in place must not change the
+    # checker's own arrays (check_no_mutation is the check that names that bug).
+    analytic: dict[str, FloatArray] = {"input": _float64_copy_of(layer.backward(weights.copy()))}
     named = list(layer.named_parameters())
     analytic.update({name: parameter.grad.copy() for name, parameter in named})
+    for name, values in analytic.items():
+        require_finite(values, subject, f"backward's gradient of the {_tensor_words(name)}")
 
     def evaluate() -> FloatArray:
-        # A copy: a layer may return its input itself (Identity), which is perturbed in place.
-        return np.array(layer(x64), copy=True)
+        # Copies: a layer may return its input itself (Identity), which is perturbed in place, or
+        # modify it.
+        return np.array(pinned.forward(x64.copy()), copy=True)
 
     y0 = evaluate()
     tensors = [("input", x64)] + [(name, parameter.data) for name, parameter in named]
     estimates = [_estimate_tensor(values, evaluate, weights, y0) for _, values in tensors]
+    for (name, _), estimate in zip(tensors, estimates, strict=True):
+        require_finite(
+            estimate.value,
+            subject,
+            f"the finite-difference estimate of the {_tensor_words(name)} (forward is not finite "
+            "near the input)",
+        )
     condition = sum(
         _condition(values, e) for (_, values), e in zip(tensors, estimates, strict=True)
     )
@@ -259,9 +279,95 @@ def _check_layer(
     )
     report = _finish(GradientReport(subject, checks))
     # backward is right; training's backward_parameters must then add the same gradients.
-    layer(x64)  # the caches of the unperturbed input (the estimates ran forward on others)
+    pinned.forward(
+        x64.copy()
+    )  # the caches of the unperturbed input (the estimates ran forward on others)
     _check_backward_parameters(layer, subject, weights, named, analytic)
     return report
+
+
+_UPSTREAM_ENTROPY = 0x6E6E_6C69_7465_2E67_7261_645F_79
+"""The entropy of the stream default upstream gradients are drawn from: no seed a user is likely
+to give their own data (0, 1, 42, ...) starts the same stream, so grad_y is never x itself."""
+
+
+def upstream_generator(rng: RngLike) -> np.random.Generator:
+    """The generator random upstream gradients come from.
+
+    A Generator or SeedSequence is used as it is; an int seed k selects stream k of nnlite's own
+    family (``SeedSequence(entropy, spawn_key=(k,))``), which is independent of
+    ``np.random.default_rng(k)``: with ``rng=0`` and data drawn from ``default_rng(0)`` the two are
+    still unrelated. None draws fresh entropy.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(
+            np.random.SeedSequence(_UPSTREAM_ENTROPY, spawn_key=(int(rng),))
+        )
+    return np.random.default_rng(rng)
+
+
+def require_finite_input(values: FloatArray, caller: str, what: str) -> None:
+    """An input to a check must be finite: finite differences of inf or NaN mean nothing.
+
+    Raises:
+        ValueError: naming the array and the first non-finite element.
+    """
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        raise ValueError(
+            f"{caller}: {what} holds {values[index]} at index {index} ({len(bad)} non-finite "
+            f"element{'s' if len(bad) > 1 else ''}): gradients can only be checked at finite values"
+        )
+
+
+def require_finite(values: FloatArray, subject: str, what: str) -> None:
+    """A layer's output or gradient must be finite at a finite input: NaN and inf fail the check.
+
+    Raises:
+        AssertionError: naming the array, the first non-finite element and its value.
+    """
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0])
+        raise AssertionError(
+            f"{subject}: {what} is not finite: {values[index]} at index {index} ({len(bad)} of "
+            f"{values.size} elements), at a finite input"
+        )
+
+
+def require_deterministic(pinned: Pinned, x: FloatArray, y: FloatArray, subject: str) -> None:
+    """Forward twice at one point must agree, or finite differences measure noise, not slopes.
+
+    The randomness of a layer that declares ``stochastic`` is held fixed by ``pinned``. Agreement
+    is to a few rounding errors (a library may pick a summation order by memory alignment).
+
+    Raises:
+        AssertionError: the two outputs differ; the message says how to declare a random layer.
+    """
+    again = np.array(pinned.forward(x.copy()), copy=True)
+    if again.shape != y.shape:
+        raise AssertionError(
+            f"{subject}: forward is not deterministic: two calls at the same input returned shapes "
+            f"{y.shape} and {again.shape}"
+        )
+    allowed = 8 * np.finfo(np.float64).eps * (np.abs(y) + np.max(np.abs(y), initial=0.0))
+    difference = np.abs(again - y)
+    if np.any(difference > allowed):
+        index = tuple(int(i) for i in np.unravel_index(np.argmax(difference - allowed), y.shape))
+        raise AssertionError(
+            f"{subject}: forward is not deterministic: two calls at the same input differ, at "
+            f"index {index}: {y[index]!r} then {again[index]!r}. A random layer must declare "
+            f"stochastic = True on its class and draw every random number from self.rng (a "
+            f"numpy Generator), so that the checks can hold its randomness fixed; a layer with "
+            f"state that changes at each call must declare stateful = True"
+        )
+
+
+def _tensor_words(name: str) -> str:
+    return "input" if name == "input" else f"parameter '{name}'"
 
 
 def _check_backward_parameters(
@@ -279,7 +385,7 @@ def _check_backward_parameters(
     values, not a finite-difference error.
     """
     layer.zero_grad()
-    layer.backward_parameters(weights)
+    layer.backward_parameters(weights.copy())
     tolerance = math.sqrt(np.finfo(np.float64).eps)
     for name, parameter in named:
         expected, got = from_backward[name], parameter.grad
@@ -301,13 +407,18 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
     loss = copy.deepcopy(loss)
     prediction64 = _float64_copy_of(as_float_array(prediction, loss, "prediction"))
     target64 = _float64_copy_of(as_float_array(target, loss, "target"))
-    loss(prediction64, target64)
+    require_finite_input(prediction64, f"check_gradients({subject})", "the prediction")
+    require_finite_input(target64, f"check_gradients({subject})", "the target")
+    value = loss(prediction64.copy(), target64.copy())
+    require_finite(np.array(value), subject, "the loss")
     analytic = _float64_copy_of(loss.backward())
+    require_finite(analytic, subject, "backward's gradient of the prediction")
 
     def evaluate() -> FloatArray:
-        return np.array(loss(prediction64, target64))
+        return np.array(loss(prediction64.copy(), target64.copy()))
 
     estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
+    require_finite(estimate.value, subject, "the finite-difference estimate of the prediction")
     # The target is an input of the loss too: its rounding counts in the condition of L, with
     # dL/dtarget measured the same way (and not compared with anything).
     target_estimate = _estimate_tensor(target64, evaluate, np.ones(()), evaluate())
@@ -384,6 +495,54 @@ def _estimate_tensor(
     return _Estimates(**fields, rounding=rounding, step=step, eps=eps)
 
 
+@dataclass(frozen=True)
+class DirectionalEstimate:
+    """Finite-difference estimates of d/dt f(t) at t = 0, and the slopes they accept."""
+
+    value: float  # the Richardson-extrapolated central difference
+    low: float  # the interval spanned by it and the one-sided estimates
+    high: float
+    tolerance: float  # the estimated finite-difference error, times SAFETY
+
+    @property
+    def smooth(self) -> bool:
+        """Whether the one-sided estimates agree: no kink along the direction at t = 0."""
+        return self.high - self.low <= self.tolerance
+
+    def accepts(self, slope: float) -> bool:
+        """Whether ``slope`` lies within the tolerance of the interval (NaN never does)."""
+        return bool(self.low - self.tolerance <= slope <= self.high + self.tolerance)
+
+
+def directional_estimate(
+    evaluate: Callable[[float], FloatArray],
+    weights: FloatArray,
+    condition: float,
+    slope_magnitude: float,
+) -> DirectionalEstimate:
+    """Estimate d/dt sum(weights * evaluate(t)) at t = 0 as every element is estimated.
+
+    The same steps, one-sided differences, measured truncation and rounding, and the same
+    tolerance as for one element of a tensor (see the module docstring); ``condition`` is the sum
+    over every input and parameter element u of |u df/du|, for the rounding of f. The slope it is
+    compared with is itself a sum of terms (gradient times direction) whose absolute values sum to
+    ``slope_magnitude``; its rounding, a relative sqrt(eps) of that, is allowed too.
+    """
+    t = np.zeros(1)
+
+    def at_t() -> FloatArray:
+        return evaluate(float(t[0]))
+
+    estimates = _estimate_tensor(t, at_t, weights, at_t())
+    tolerance = _tolerance(estimates, condition) + np.sqrt(estimates.eps) * slope_magnitude
+    return DirectionalEstimate(
+        float(estimates.value[0]),
+        float(estimates.low[0]),
+        float(estimates.high[0]),
+        float(tolerance[0]),
+    )
+
+
 def _condition(values: FloatArray, estimates: _Estimates) -> float:
     """sum |v df/dv| over a tensor: how much f moves when each v moves by a relative 1."""
     return float(np.sum(np.abs(values) * np.abs(estimates.value)))
@@ -393,14 +552,7 @@ def _compare(
     name: str, analytic: FloatArray, estimates: _Estimates, condition: float
 ) -> TensorCheck:
     """Compare backward's values with the estimates, element by element."""
-    # The rounding error of f itself is about eps * condition (f computed stably is the exact f of
-    # inputs moved by a relative eps); differencing divides it by h.
-    tolerance = SAFETY * (
-        estimates.truncation + estimates.rounding + estimates.eps * condition / estimates.step
-    )
-    # backward's own value is rounded too, and may be formed from terms far larger than itself
-    # (softmax - target on a confident row): allow it half the digits, a relative sqrt(eps).
-    tolerance += np.sqrt(estimates.eps) * np.abs(estimates.value)
+    tolerance = _tolerance(estimates, condition)
     error = np.maximum.reduce(
         [estimates.low - analytic, analytic - estimates.high, np.zeros(analytic.shape)]
     )
@@ -427,6 +579,19 @@ def _compare(
     )
 
 
+def _tolerance(estimates: _Estimates, condition: float) -> FloatArray:
+    """The allowed error of each estimate: SAFETY times the estimated finite-difference error."""
+    # The rounding error of f itself is about eps * condition (f computed stably is the exact f of
+    # inputs moved by a relative eps); differencing divides it by h.
+    tolerance: FloatArray = SAFETY * (
+        estimates.truncation + estimates.rounding + estimates.eps * condition / estimates.step
+    )
+    # backward's own value is rounded too, and may be formed from terms far larger than itself
+    # (softmax - target on a confident row): allow it half the digits, a relative sqrt(eps).
+    tolerance += np.sqrt(estimates.eps) * np.abs(estimates.value)
+    return tolerance
+
+
 def _step(v: float, eps: float) -> float:
     """A power of two near eps^(1/4), grown for large |v|: v +- h and v +- 2h are exact in binary.
 
@@ -446,15 +611,6 @@ def _relative(error: float, a: float, b: float) -> float:
 
 def _float64_copy_of(array: FloatArray) -> FloatArray:
     return np.array(array, dtype=np.float64, copy=True)
-
-
-def _float64_copy(layer: Any) -> Any:
-    """A deep copy of the layer whose parameters (data and grad) are float64."""
-    clone = copy.deepcopy(layer)
-    for _, parameter in clone.named_parameters():
-        parameter.data = _float64_copy_of(parameter.data)
-        parameter.grad = np.zeros_like(parameter.data)
-    return clone
 
 
 __all__: Sequence[str] = ["GradientReport", "TensorCheck", "check_gradients"]

@@ -1,46 +1,86 @@
-"""check_layer: a one-call property test of any layer's backward."""
+"""check_layer: the whole conformance suite as one property test of a layer.
+
+For each example hypothesis draws the layer's input width (or input shape), builds a fresh layer
+with the factory, puts it in training or evaluation mode, redraws its parameters (in about half
+the examples, so the gradients are checked away from the initial values too), draws a batch
+(N = 1 and N > 1) and an upstream gradient, and runs every named check of
+:mod:`nnlite.testing.checks` that was asked for on it. The first check that fails raises, and
+hypothesis shrinks the example to the smallest one that still fails.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import hashlib
+import inspect
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from nnlite.layer import Layer
-from nnlite.testing.gradcheck import check_gradients
+from nnlite.losses import Loss
+from nnlite.testing._pinning import Pinned, replica
+from nnlite.testing.checks import LAYER_CHECKS, LayerCheck, by_name
+
+PARAMETER_MAGNITUDE = 2.0
+"""The bound on redrawn parameter values, |v| <= 2 (buffers are redrawn in [0.25, 4])."""
+
+InputShape = tuple[int, ...] | Any  # a per-sample shape, or a hypothesis strategy of them
 
 
 def check_layer(
-    factory: Callable[[int], Layer],
+    factory: Callable[..., Layer],
     *,
+    input_shape: InputShape | None = None,
+    checks: str | Iterable[str] | None = None,
     max_features: int = 5,
     max_batch: int = 5,
     max_magnitude: float = 10.0,
     max_examples: int | None = None,
+    randomize_parameters: bool = True,
 ) -> None:
-    """Property-test a layer: ``check_gradients`` on many drawn inputs and upstream gradients.
+    """Property-test a layer with the whole conformance suite (or the ``checks`` named).
 
-    Hypothesis draws a feature width n (1 to ``max_features``), builds ``factory(n)``, draws a batch
-    x of shape (N, n) with N from 1 to ``max_batch`` (so both N = 1 and N > 1 are tried), values in
-    [-max_magnitude, max_magnitude] (negatives, zeros and repeats included), and an upstream
-    gradient of the output's shape, then runs :func:`check_gradients`. On a wrong backward,
-    hypothesis shrinks to the smallest failing example, prints it ("Falsifying example: ..." with
-    n_features, x and grad_y), and the AssertionError of that example is raised.
+    What the factory is called with depends on ``input_shape``:
+
+    - not given: ``factory(n_features)``, with n_features drawn from 1 to ``max_features``, and x
+      of shape (N, n_features): the call every layer on rows takes (``check_layer(Scale)``);
+    - a tuple, the shape of one sample: ``factory()``, x of shape (N, *input_shape), e.g.
+      ``check_layer(lambda: Conv1d(3, 4, 2), input_shape=(3, 8))`` for (N, C, L) input;
+    - a hypothesis strategy of such tuples: ``factory(shape)`` with the drawn shape.
+
+    N is drawn from 1 to ``max_batch``, values in [-max_magnitude, max_magnitude] (negatives,
+    zeros and repeats included), the upstream gradient likewise. Each example also draws the
+    training mode and, unless ``randomize_parameters`` is False, new parameter values
+    (|v| <= :data:`PARAMETER_MAGNITUDE`; buffers in [0.25, 4], so variances stay positive).
+
+    A random layer declares ``stochastic = True`` and draws from ``self.rng``; a layer that mixes
+    the rows of a batch declares ``mixes_rows = True``; one with running state declares
+    ``stateful = True``. A correct layer that does any of these without declaring it fails, with a
+    message that says so.
 
     Call it from a test function (not from inside another ``@given`` test). It runs under the
-    hypothesis settings profile in force (``max_examples`` overrides the number of examples), with
-    no deadline: finite differences take time.
+    active hypothesis settings profile (``max_examples`` overrides the number of examples), with no
+    deadline and no explain phase. Each factory gets its own example database key, so a shrunk
+    failure is replayed for that layer only.
 
     Args:
-        factory: ``factory(n_features)`` returns a fresh layer taking (N, n_features) input.
-        max_features: largest drawn feature width.
+        factory: makes a fresh layer, called as described above.
+        input_shape: the shape of one sample, or a strategy of such shapes; see above.
+        checks: the name or names of the checks to run (see :data:`~nnlite.testing.checks.
+            LAYER_CHECKS`); default all.
+        max_features: largest drawn feature width (when ``input_shape`` is not given).
         max_batch: largest drawn batch size.
         max_magnitude: bound on drawn input and gradient values.
         max_examples: examples to try; default: the active hypothesis profile's.
+        randomize_parameters: redraw the parameters in some examples (turn it off for a layer
+            whose parameters must keep a structure, such as an orthogonal matrix).
 
     Raises:
-        AssertionError: backward disagrees with finite differences on some example.
+        AssertionError: a check failed on some example; the message names the check, the tensor,
+            the index, and the values.
+        TypeError: the factory does not make layers. ValueError: an unknown check name.
         ImportError: hypothesis is not installed (``pip install "nnlite[test]"``).
 
     Examples:
@@ -56,11 +96,12 @@ def check_layer(
         ) from error
     from nnlite.testing import strategies as nst
 
-    _check_factory(factory)
+    selected = LAYER_CHECKS if checks is None else by_name(checks)
+    _check_factory(factory, input_shape)
 
     overrides: dict[str, Any] = {
         "deadline": None,  # finite differences take time
-        "suppress_health_check": [HealthCheck.too_slow],
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
         "report_multiple_bugs": False,  # one AssertionError, not an ExceptionGroup
         # The explain phase traces every line while shrinking: many seconds per failure, and the
         # AssertionError already says what is wrong and where.
@@ -69,32 +110,171 @@ def check_layer(
     if max_examples is not None:
         overrides["max_examples"] = max_examples
 
-    @settings(**overrides)
-    @given(data=st.data())
     def check_one_example(data: st.DataObject) -> None:
-        n_features = data.draw(nst.feature_widths(max_features=max_features), label="n_features")
-        layer = factory(n_features)
-        x = data.draw(
-            nst.inputs(n_features, max_batch=max_batch, max_magnitude=max_magnitude), label="x"
-        )
-        output_shape = np.shape(layer(x))
+        sample_shape: tuple[int, ...]
+        if input_shape is None:
+            n_features = data.draw(nst.feature_widths(max_features=max_features), "n_features")
+            layer, sample_shape = factory(n_features), (n_features,)
+        elif isinstance(input_shape, tuple):
+            layer, sample_shape = factory(), input_shape
+        else:
+            sample_shape = data.draw(input_shape, label="input_shape")
+            layer = factory(sample_shape)
+        layer.train(data.draw(st.booleans(), label="training"))
+        if randomize_parameters and data.draw(st.booleans(), label="redraw parameters"):
+            _redraw(layer, data, nst)
+        n = data.draw(nst.batch_sizes(max_batch=max_batch), label="N")
+        x = data.draw(nst.arrays((n, *sample_shape), max_magnitude=max_magnitude), label="x")
+        output_shape = np.shape(Pinned(replica(layer)).forward(x))
         grad_y = data.draw(nst.arrays(output_shape, max_magnitude=max_magnitude), label="grad_y")
-        check_gradients(layer, x, grad_y=grad_y)
+        for check in selected:
+            check.function(layer, x, grad_y=grad_y)
 
-    check_one_example()
+    # Hypothesis keys its example database by the test function's source, the same for every
+    # call of check_layer: the factory and options make the key this layer's own.
+    check_one_example._hypothesis_internal_add_digest = _digest(  # type: ignore[attr-defined]
+        factory, input_shape, selected
+    )
+    settings(**overrides)(given(data=st.data())(check_one_example))()
 
 
-def _check_factory(factory: Callable[[int], Layer]) -> None:
+def _redraw(layer: Layer, data: Any, nst: Any) -> None:
+    """New values for every parameter (|v| <= 2) and buffer (in [0.25, 4]), in their dtypes."""
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+
+    for name, parameter in layer.named_parameters():
+        values = data.draw(
+            nst.arrays(parameter.shape, max_magnitude=PARAMETER_MAGNITUDE, dtype=parameter.dtype),
+            label=f"parameter {name}",
+        )
+        np.copyto(parameter.data, values)
+    for name, buffer in layer.named_buffers():
+        positive = st.floats(
+            min_value=0.25, max_value=4.0, width=32 if buffer.dtype == np.float32 else 64
+        )
+        values = data.draw(
+            hnp.arrays(buffer.dtype, buffer.shape, elements=positive), label=f"buffer {name}"
+        )
+        np.copyto(buffer.data, values)
+
+
+def _digest(
+    factory: Callable[..., object], input_shape: object, selected: Iterable[LayerCheck]
+) -> bytes:
+    """Bytes that tell this factory (and options) apart from every other check_layer call."""
+    try:
+        source = inspect.getsource(factory)
+    except (OSError, TypeError):
+        source = ""
+    identity = [
+        getattr(factory, "__module__", "") or "",
+        getattr(factory, "__qualname__", type(factory).__qualname__),
+        source,
+        repr(input_shape),
+        ",".join(check.name for check in selected),
+    ]
+    return hashlib.sha256("\0".join(identity).encode()).digest()
+
+
+def _check_factory(factory: Callable[..., Layer], input_shape: object) -> None:
     """Fail at once, outside hypothesis, when the factory does not make layers."""
+    call = "factory(n_features)" if input_shape is None else "factory()"
     if isinstance(factory, Layer):
         raise TypeError(
-            f"check_layer expects a factory(n_features) -> Layer, got the layer {factory!r}; "
-            f"pass e.g. lambda n_features: {type(factory).__name__}(...)"
+            f"check_layer expects a {call} -> Layer, got the layer {factory!r}; pass e.g. "
+            f"lambda{' n_features' if input_shape is None else ''}: {type(factory).__name__}(...)"
         )
     if not callable(factory):
-        raise TypeError(f"check_layer expects a factory(n_features) -> Layer, got {factory!r}")
-    layer = factory(1)
+        raise TypeError(f"check_layer expects a {call} -> Layer, got {factory!r}")
+    if input_shape is None:
+        layer, made_by = factory(1), "factory(1)"
+    elif isinstance(input_shape, tuple):
+        layer, made_by = factory(), "factory()"
+    else:
+        return  # the shape is drawn: the factory is first called inside hypothesis
     if not isinstance(layer, Layer):
-        raise TypeError(
-            f"check_layer: factory(1) must return a Layer, got a {type(layer).__name__}"
+        raise TypeError(f"check_layer: {made_by} must return a Layer, got a {type(layer).__name__}")
+
+
+def check_loss(
+    factory: Callable[[], Loss] | Loss,
+    *,
+    predictions: Any = None,
+    targets: Callable[[tuple[int, ...]], Any] | None = None,
+    checks: str | Iterable[str] | None = None,
+    max_features: int = 5,
+    max_batch: int = 5,
+    max_magnitude: float = 10.0,
+    max_examples: int | None = None,
+) -> None:
+    """Property-test a loss with the loss suite (:data:`~nnlite.testing.checks.losses.LOSS_CHECKS`).
+
+    Hypothesis draws a prediction (by default of shape (N, n), values in [-max_magnitude,
+    max_magnitude]; or from the strategy ``predictions``) and a target for its shape (by default
+    the same kind of values; or from ``targets(shape)``, e.g. ``nst.probabilities`` for
+    ``BCELoss``, ``nst.one_hot`` for ``SoftmaxCrossEntropyLoss``), and runs every check on them.
+
+    Args:
+        factory: a loss, or a function of no arguments returning one.
+        predictions: a hypothesis strategy of prediction arrays.
+        targets: ``targets(prediction_shape)`` gives a strategy of target arrays.
+        checks: the names of the checks to run; default all.
+        max_features: largest width of the default predictions.
+        max_batch: largest batch size of the default predictions.
+        max_magnitude: bound on the values of the default predictions and targets.
+        max_examples: examples to try; default: the active hypothesis profile's.
+
+    Raises:
+        AssertionError: a check failed on some example.
+
+    Examples:
+        >>> from nnlite.testing import check_loss
+        >>> check_loss(nl.MSELoss(), max_examples=5)
+    """
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    from nnlite.testing import strategies as nst
+    from nnlite.testing.checks.losses import LOSS_CHECKS
+
+    wanted = None if checks is None else ([checks] if isinstance(checks, str) else list(checks))
+    known = {check.name for check in LOSS_CHECKS}
+    if wanted is not None and not set(wanted) <= known:
+        raise ValueError(
+            f"no loss check named {sorted(set(wanted) - known)}; the checks are {sorted(known)}"
         )
+    selected = [check for check in LOSS_CHECKS if wanted is None or check.name in wanted]
+
+    def make() -> Loss:
+        made = copy.deepcopy(factory) if isinstance(factory, Loss) else factory()
+        if not isinstance(made, Loss):
+            raise TypeError(f"check_loss expects a Loss or a factory() -> Loss, got {factory!r}")
+        return made
+
+    make()  # a factory that does not make losses fails here, outside hypothesis
+    if predictions is None:
+        shapes = nst.batch_shapes(max_batch=max_batch, max_features=max_features)
+        predictions = nst.arrays(shapes, max_magnitude=max_magnitude)
+    if targets is None:
+        targets = lambda shape: nst.arrays(shape, max_magnitude=max_magnitude)  # noqa: E731
+
+    overrides: dict[str, Any] = {
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow],
+        "report_multiple_bugs": False,
+        "phases": [phase for phase in settings().phases if phase != Phase.explain],
+    }
+    if max_examples is not None:
+        overrides["max_examples"] = max_examples
+
+    def check_one_example(data: st.DataObject) -> None:
+        prediction = data.draw(predictions, label="prediction")
+        target = data.draw(targets(prediction.shape), label="target")
+        for check in selected:
+            check.function(make(), prediction, target)
+
+    check_one_example._hypothesis_internal_add_digest = _digest(  # type: ignore[attr-defined]
+        make, repr(predictions), ()
+    )
+    settings(**overrides)(given(data=st.data())(check_one_example))()

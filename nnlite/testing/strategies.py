@@ -111,6 +111,53 @@ def inputs(
     )
 
 
+def shapes(
+    *, min_dims: int = 1, max_dims: int = 3, min_side: int = 1, max_side: int = MAX_FEATURES
+) -> st.SearchStrategy[tuple[int, ...]]:
+    """Shapes of any rank: ``min_dims`` to ``max_dims`` axes, each ``min_side`` to ``max_side``
+    long. As per-sample shapes for ``check_layer(..., input_shape=shapes(...))``: (C, L) with
+    ``min_dims=max_dims=2``, (C, H, W) with 3."""
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
+
+
+def batches(
+    sample_shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]],
+    *,
+    max_batch: int = MAX_BATCH,
+    max_magnitude: float = MAX_MAGNITUDE,
+    dtype: DTypeLike = np.float64,
+) -> st.SearchStrategy[np.ndarray[Any, Any]]:
+    """Batches (N, *sample_shape) of any rank, N from 1 to ``max_batch``: ``batches((3, 8))`` for
+    a Conv1d's (N, C, L); the sample shape may itself be drawn (``batches(shapes())``)."""
+    samples = st.just(sample_shape) if isinstance(sample_shape, tuple) else sample_shape
+    batch_shape = st.tuples(batch_sizes(max_batch=max_batch), samples).map(
+        lambda pair: (pair[0], *pair[1])
+    )
+    return arrays(batch_shape, max_magnitude=max_magnitude, dtype=dtype)
+
+
+def probabilities(
+    shape: tuple[int, ...], *, margin: float = 1e-3, dtype: DTypeLike = np.float64
+) -> st.SearchStrategy[np.ndarray[Any, Any]]:
+    """Arrays of values in [margin, 1 - margin]: targets of BCELoss, or predictions of it kept
+    away from its clamp at 0 and 1."""
+    width: Literal[32, 64] = 32 if np.dtype(dtype) == np.float32 else 64
+    elements = st.floats(min_value=margin, max_value=1 - margin, width=width)
+    return hnp.arrays(np.dtype(dtype), shape, elements=elements)
+
+
+def one_hot(
+    shape: tuple[int, ...], *, dtype: DTypeLike = np.float64
+) -> st.SearchStrategy[np.ndarray[Any, Any]]:
+    """One-hot rows of shape (N, C): a 1 in one drawn column of each row, 0 elsewhere (targets
+    of SoftmaxCrossEntropyLoss)."""
+    n, n_classes = shape
+    labels = hnp.arrays(np.int64, (n,), elements=st.integers(0, n_classes - 1))
+    return labels.map(lambda drawn: np.eye(n_classes, dtype=dtype)[drawn])
+
+
 class LinearConfig(TypedDict):
     """Constructor arguments of a Linear: ``Linear(**config)``."""
 
@@ -159,10 +206,14 @@ __all__ = [
     "arrays",
     "batch_shapes",
     "batch_sizes",
+    "batches",
     "feature_widths",
     "floats",
     "inputs",
     "linear_configs",
+    "one_hot",
+    "probabilities",
     "seeds",
+    "shapes",
     "two_layer_networks",
 ]
