@@ -70,7 +70,10 @@ def save(model: Layer, path: PathLike) -> None:
     The write is atomic: the file is written to a temporary file in the same directory, flushed
     and fsynced, then renamed onto ``path``. If anything fails, the temporary file is removed and a
     file already at ``path`` keeps its old contents. Everything that can be checked is checked
-    before the temporary file is created.
+    before the temporary file is created. A symlink at ``path`` stays a link: the file it points to
+    is replaced. A file replaced keeps its permissions (a 0600 file stays 0600). Temporary files
+    that a killed save of the same name left behind are removed, never those of a save still
+    running.
 
     Only what rebuilds the model is saved: each layer's class name and ``get_config()``, and the
     parameters. Gradients and forward caches are not. A subclass of Sequential is saved like any

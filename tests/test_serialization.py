@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
+import signal
+import stat
+import subprocess
+import sys
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnlite as nl
+import nnlite._files
 import nnlite.layers
+from nnlite._files import write_atomically
 from nnlite.serialization import load, save
 from nnlite.testing import strategies as nst
 
@@ -659,3 +667,193 @@ def test_a_state_that_does_not_fit_changes_no_parameter() -> None:
         model.load_state_dict(state)
     for name, values in model.state_dict().items():
         assert_identical(values, before[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving: interrupted saves, concurrent saves, modes, symlinks, long names, error messages
+# ---------------------------------------------------------------------------------------------
+
+needs_posix = pytest.mark.skipif(sys.platform == "win32", reason="signals, modes and locks")
+
+KILLED_MID_SAVE = """
+import os, signal, sys
+import numpy as np
+import nnlite as nl
+
+def die_halfway(file, **entries):
+    file.write(b"PK\\x03\\x04 the first half of an archive")
+    file.flush()
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+
+np.savez = die_halfway
+nl.save(nl.Linear(3, 2, rng=0), sys.argv[1])
+"""
+
+
+@needs_posix
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_the_next_save_removes_what_a_killed_save_left(tmp_path: Path, signal_name: str) -> None:
+    """A process killed mid-save runs no cleanup: its temporary stays until a save of the same
+    name removes it."""
+    path = tmp_path / "model.npz"
+    for _ in range(2):  # the second killed save removes the first one's temporary
+        child = subprocess.run(
+            [sys.executable, "-c", KILLED_MID_SAVE, str(path), signal_name], check=False
+        )
+        assert child.returncode == -getattr(signal, signal_name)
+        [left] = os.listdir(tmp_path)
+        assert left.startswith(".model.npz.")
+        assert left.endswith(".tmp")
+    save(reference_model(), path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same_model(load(path), reference_model())
+
+
+def test_a_save_never_removes_the_temporary_of_a_save_still_running(tmp_path: Path) -> None:
+    """One save is held mid-write while another save of the same path runs to the end: the first
+    one's temporary is live, not stale, and the first save still succeeds."""
+    path = str(tmp_path / "model.npz")
+    writing, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow(file: Any) -> None:
+        file.write(b"first")
+        writing.set()
+        assert resume.wait(10)
+
+    def first_save() -> None:
+        try:
+            write_atomically(path, slow)
+        except BaseException as error:  # reported by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=first_save)
+    thread.start()
+    assert writing.wait(10)
+    write_atomically(path, lambda file: file.write(b"second"))
+    assert len(os.listdir(tmp_path)) == 2  # the target and the first save's live temporary
+    resume.set()
+    thread.join(10)
+    assert errors == []
+    assert Path(path).read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@needs_posix
+def test_a_temporary_taken_for_stale_before_it_is_locked_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between creating its temporary and locking it, a save can lose it to another save's
+    clean-up; it notices and starts again under a new name, and the save goes through."""
+    path = str(tmp_path / "model.npz")
+    created: list[str] = []
+    real_open = os.open
+
+    def open_then_clean(name: str, flags: int, mode: int = 0o777) -> int:
+        descriptor = real_open(name, flags, mode)
+        if flags & os.O_CREAT and not created:  # the first temporary: clean up before the lock
+            created.append(name)
+            nnlite._files._remove_stale_temporaries(str(tmp_path), ".model.npz.")
+        return descriptor
+
+    monkeypatch.setattr(os, "open", open_then_clean)
+    write_atomically(path, lambda file: file.write(b"contents"))
+    assert created
+    assert not os.path.exists(created[0])
+    assert Path(path).read_bytes() == b"contents"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@needs_posix
+def test_saving_over_a_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old contents")
+    path.chmod(0o600)
+    save(reference_model(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o640)
+    save(reference_model(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@needs_posix
+def test_a_new_file_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    umask = os.umask(0o027)
+    try:
+        save(reference_model(), tmp_path / "model.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "model.npz").stat().st_mode) == 0o640
+
+
+@needs_posix
+def test_saving_to_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    """The link stays a link; the file it points to (in another directory) gets the new model,
+    and the temporary was made beside that file."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "models" / "model.npz"
+    target.write_bytes(b"old contents")
+    link = tmp_path / "links" / "current.npz"
+    link.symlink_to(os.path.join("..", "models", "model.npz"))
+    save(reference_model(), link)
+    assert link.is_symlink()
+    assert os.readlink(link) == os.path.join("..", "models", "model.npz")
+    assert_same_model(load(target), reference_model())
+    assert os.listdir(tmp_path / "models") == ["model.npz"]
+    assert os.listdir(tmp_path / "links") == ["current.npz"]
+
+
+def test_a_dangling_symlink_is_saved_through(tmp_path: Path) -> None:
+    link = tmp_path / "current.npz"
+    if sys.platform == "win32":
+        pytest.skip("symlinks need privileges on Windows")
+    link.symlink_to("model.npz")
+    save(reference_model(), link)
+    assert link.is_symlink()
+    assert_same_model(load(tmp_path / "model.npz"), reference_model())
+
+
+@pytest.mark.parametrize("length", [244, 255])
+def test_a_file_name_of_any_valid_length_can_be_saved(tmp_path: Path, length: int) -> None:
+    """The temporary's name is longer than the target's; it is shortened to fit NAME_MAX (255
+    bytes on the usual file systems)."""
+    path = tmp_path / ("m" * (length - 4) + ".npz")
+    save(reference_model(), path)
+    assert os.listdir(tmp_path) == [path.name]
+    assert_same_model(load(path), reference_model())
+
+
+def test_a_failed_save_names_the_path_not_the_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-folder" / "model.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save(reference_model(), path)
+    assert info.value.filename == str(path)
+    assert ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize("step", ["write", "replace"])
+def test_an_error_while_writing_or_renaming_names_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A full disk during the write (no file name in the error) and a failed rename (two names,
+    the temporary first): both become an error about the caller's path, of the same type."""
+    path = tmp_path / "model.npz"
+
+    def full_disk(file: Any, **entries: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def refused(source: str, target: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", source, None, target)
+
+    if step == "write":
+        monkeypatch.setattr(np, "savez", full_disk)
+    else:
+        monkeypatch.setattr(os, "replace", refused)
+    expected = OSError if step == "write" else PermissionError
+    with pytest.raises(expected) as info:
+        save(reference_model(), path)
+    assert info.value.filename == str(path)
+    assert info.value.filename2 is None
+    assert str(info.value).endswith(f": {str(path)!r}")
+    assert os.listdir(tmp_path) == []
