@@ -7,9 +7,12 @@ long run.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import io
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -337,3 +340,36 @@ def test_crafted_files_are_refused_within_a_second_and_100_mib(tmp_path: Path) -
         assert result["outcome"] == "refused", (label, result)
         assert result["seconds"] < 1, (label, result)
         assert result["peak MiB"] < 100, (label, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reliability page: the tests it names exist, the limits it states are the code's
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "reliability.md"
+
+
+def test_every_test_the_reliability_page_names_exists() -> None:
+    named = re.findall(r"`(tests/test_\w+\.py)::(\w+)`", PAGE.read_text())
+    assert len(named) > 30
+    for file, name in named:
+        tree = ast.parse((ROOT / file).read_text())
+        defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert name in defined, f"docs/reliability.md names {file}::{name}, which does not exist"
+
+
+def stated(value: int, name: str) -> str:
+    """A limit as the page writes it: "16 MiB", "10,000 bytes", "10,000"."""
+    if name.endswith("_BYTES"):
+        return f"{value // 2**20} MiB" if value % 2**20 == 0 else f"{value:,} bytes"
+    return f"{value:,}"
+
+
+def test_the_reliability_page_states_the_limits_of_the_code() -> None:
+    rows = re.findall(r"^\| [^|]+ \| ([^|]+) \| `(nnlite\.[\w.]+)` \|$", PAGE.read_text(), re.M)
+    assert len(rows) == 6
+    for limit, dotted in rows:
+        module, name = dotted.rsplit(".", 1)
+        value = getattr(importlib.import_module(module), name)
+        assert limit.startswith(stated(value, name)), f"{dotted} is {value}, the page says {limit}"
