@@ -3,7 +3,8 @@
 No pickle, in either direction: a file holds only float arrays and one JSON text, and loading
 rebuilds layers by class name from nnlite's built-in layers and the classes the caller passes
 in ``custom_layers``. It never imports a module named in the file, so opening a file cannot run
-code from it. (A crafted file can still ask for very large layers, that is, for memory.)
+code from it, and every read is bounded (see :func:`load`), so a crafted file cannot ask for much
+memory or time either.
 
 The file format, version 1, is an uncompressed .npz archive (a zip of .npy files) holding:
 
@@ -21,13 +22,13 @@ from __future__ import annotations
 import json
 import os
 import reprlib
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
 from nnlite import layers as builtin_layers
+from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
 from nnlite._validation import label
 from nnlite.errors import LoadError, SaveError
@@ -49,9 +50,17 @@ PARAMETER_PREFIX = "param:"
 """The prefix of the archive entries holding parameters: ``"param:0.weight"``."""
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 _MAX_NESTING = 100  # Sequentials in Sequentials: a bound far above real models, far below the
 # interpreter's recursion limit, which a crafted file could otherwise exhaust
+
+
+MAX_LAYERS = 10_000
+"""The most layers a file may describe, Sequentials included: far above real models, and it
+bounds what building a crafted architecture costs."""
+
+MAX_JSON_BYTES = 16 * 2**20
+"""The largest JSON entry read: 16 MiB, which is 4 million characters (numpy stores text as
+UTF-32), room for 10,000 layers many times over."""
 
 
 def save(model: Layer, path: PathLike) -> None:
@@ -70,7 +79,10 @@ def save(model: Layer, path: PathLike) -> None:
     The write is atomic: the file is written to a temporary file in the same directory, flushed
     and fsynced, then renamed onto ``path``. If anything fails, the temporary file is removed and a
     file already at ``path`` keeps its old contents. Everything that can be checked is checked
-    before the temporary file is created.
+    before the temporary file is created. A symlink at ``path`` stays a link: the file it points to
+    is replaced. A file replaced keeps its permissions (a 0600 file stays 0600). Temporary files
+    that a killed save of the same name left behind are removed, never those of a save still
+    running.
 
     Only what rebuilds the model is saved: each layer's class name and ``get_config()``, and the
     parameters. Gradients and forward caches are not. A subclass of Sequential is saved like any
@@ -132,12 +144,21 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
         A new model; nothing existing is modified.
 
     Raises:
-        LoadError: for every way the file can be wrong: missing, unreadable, empty, truncated,
-            not an .npz archive, damaged (a zip checksum fails), no or malformed JSON, another
+        LoadError: for every way the file can be wrong: missing, unreadable, not a regular file
+            (a directory, a FIFO, a device), empty, truncated, not an .npz archive, damaged (a
+            zip checksum fails), a compressed or repeated entry, no or malformed JSON, another
             format, an unsupported version, an unknown layer class (the message lists the known
-            ones), config arguments the class rejects, parameters that do not fit. One error,
-            whose message names the file and what was wrong, chained to the original exception.
+            ones), config arguments the class rejects, parameters that do not fit, or more than
+            the load limits allow (:data:`MAX_LAYERS` layers, an architecture asking for far more
+            parameters than the file holds). One error, whose message names the file and what
+            was wrong, chained to the original exception.
         TypeError: ``custom_layers`` maps a name to something that is not a Layer subclass.
+
+    Every read is bounded before it is made, so that a small file costs little however it was
+    crafted: the archive is checked whole (its directory, that every entry is stored
+    uncompressed, named once, and that the entries add up to no more than the file), the JSON is
+    read first, and the architecture's parameter count is compared with what the file can hold
+    before any layer is built. The limits are listed on the Reliability page of the docs.
 
     Examples:
         >>> nl.load("no-such-model.npz")
@@ -148,10 +169,14 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
     classes = _layer_classes(custom_layers)
     text = os.fspath(path)
     try:
-        entries = _read_entries(text)
-        document = _read_document(entries)
+        with open_archive(text, "an .npz archive") as archive:
+            entries = _entry_names(archive)
+            document = _read_document(archive, entries)
+            parameters = _parameter_names(entries)
+            available = sum(archive.size(name) for name in parameters.values()) // 4
+            _check_size(document["model"], classes, available)
+            state = _read_parameters(archive, parameters)
         model = _build(document["model"], (), classes)
-        state = _parameter_entries(entries)
         model.load_state_dict(state, strict=True)
     except LoadError as error:
         raise LoadError(f"nl.load could not load {text}: {error}") from error.__cause__
@@ -227,54 +252,29 @@ def _layer_classes(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str,
     return classes
 
 
-def _read_entries(path: str) -> dict[str, Any]:
-    """Every entry of the archive, read eagerly; the file is closed on return."""
-    try:
-        file = open(path, "rb")  # noqa: SIM115  (closed by the with block below)
-    except OSError as error:
-        raise LoadError(f"cannot open the file ({error.strerror or error})") from error
-    with file:
-        signature = file.read(4)
-        if not signature:
-            raise LoadError("the file is empty")
-        if signature not in _ZIP_SIGNATURES:
-            raise LoadError(
-                f"not an .npz archive: it starts with {signature!r}, not a zip signature"
-            )
-        try:
-            file.seek(0)
-            with zipfile.ZipFile(file) as archive:
-                # Each zip entry carries a CRC-32 of its bytes, which zipfile checks when an entry
-                # is read to its end: read them all so that damage anywhere is found first.
-                for info in archive.infolist():
-                    with archive.open(info) as entry:
-                        while entry.read(1 << 20):
-                            pass
-            file.seek(0)
-            with np.load(file, allow_pickle=False) as npz:
-                return {name: npz[name] for name in npz.files}
-        except Exception as error:  # a damaged archive can fail in many ways: all are LoadErrors
-            raise LoadError(
-                f"the archive is damaged or not an .npz file ({type(error).__name__}: {error})"
-            ) from error
+def _entry_names(archive: Archive) -> dict[str, str]:
+    """The archive's arrays by name (as np.load names them, ".npy" removed): their entries."""
+    names: dict[str, str] = {}
+    for entry in archive.names:
+        name = entry.removesuffix(".npy")
+        if name in names:
+            raise LoadError(f"entry {name!r} appears twice, as {names[name]!r} and {entry!r}")
+        names[name] = entry
+    return names
 
 
-def _read_document(entries: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON document, checked for the format name and version."""
+def _read_document(archive: Archive, entries: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON document, read before anything else, checked for the format name and version."""
     if ARCHITECTURE_KEY not in entries:
         raise LoadError(
             f"no {ARCHITECTURE_KEY!r} entry: this .npz was not written by nl.save "
             f"(its entries: {', '.join(map(repr, sorted(entries))) or 'none'})"
         )
-    entry = entries[ARCHITECTURE_KEY]
-    if not isinstance(entry, np.ndarray) or entry.dtype.kind != "U" or entry.ndim != 0:
+    entry = archive.read_array(entries[ARCHITECTURE_KEY], max_bytes=MAX_JSON_BYTES)
+    if entry.dtype.kind != "U" or entry.ndim != 0:
         raise LoadError(
             f"entry {ARCHITECTURE_KEY!r} should be a 0-d unicode array of JSON text, found "
-            + (
-                f"dtype {entry.dtype}, shape {entry.shape}"
-                if isinstance(entry, np.ndarray)
-                else f"a {type(entry).__name__}"
-            )
+            f"dtype {entry.dtype}, shape {entry.shape}"
         )
     try:
         document = json.loads(entry.item())
@@ -336,22 +336,83 @@ def _build(spec: object, where: tuple[int, ...], classes: Mapping[str, type[Laye
         ) from error
 
 
-def _parameter_entries(entries: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters by name, in native byte order; any other unknown entry is an error."""
+def _parameter_names(entries: Mapping[str, str]) -> dict[str, str]:
+    """The parameter arrays' entries by array name; any other entry is an error."""
     unknown = [
         name
-        for name in entries
-        if name != ARCHITECTURE_KEY and not name.startswith(PARAMETER_PREFIX)
+        for name, entry in entries.items()
+        if not entry.endswith(".npy")
+        or (name != ARCHITECTURE_KEY and not name.startswith(PARAMETER_PREFIX))
     ]
     if unknown:
         raise LoadError(f"unexpected entries {', '.join(map(repr, unknown))}")
-    state = {}
-    for key, value in entries.items():
-        if key.startswith(PARAMETER_PREFIX):
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                value = value.astype(value.dtype.newbyteorder("="), copy=False)
-            state[key.removeprefix(PARAMETER_PREFIX)] = value
-    return state
+    return {name: entry for name, entry in entries.items() if name.startswith(PARAMETER_PREFIX)}
+
+
+def _read_parameters(archive: Archive, parameters: Mapping[str, str]) -> dict[str, Any]:
+    """The parameters by state_dict name, float32 or float64 arrays in native byte order."""
+    return {
+        name.removeprefix(PARAMETER_PREFIX): archive.read_array(entry, _FLOAT_DTYPES)
+        for name, entry in parameters.items()
+    }
+
+
+def _linear_values(config: Mapping[str, Any]) -> int:
+    """How many parameter values ``Linear(**config)`` allocates: in * out, plus out for a bias."""
+    n_in, n_out = config.get("in_features"), config.get("out_features")
+    if type(n_in) is not int or type(n_out) is not int or n_in < 1 or n_out < 1:
+        return 0  # its constructor refuses it, before allocating anything
+    return n_in * n_out + (n_out if config.get("bias", True) else 0)
+
+
+_PARAMETER_VALUES: dict[type[Layer], Callable[[Mapping[str, Any]], int]] = {
+    builtin_layers.Linear: _linear_values,
+}
+"""How many parameter values a built-in layer's constructor allocates, from its config, for the
+layers that have parameters (a test checks this against every built-in layer). A layer missing
+here, such as a user's own layer, is built as the file asks."""
+
+_SIZE_SLACK = 2**16
+"""How many more parameter values than a file can hold its architecture may ask for. Small
+differences are left to load_state_dict, which names every key that does not fit."""
+
+
+def _check_size(model: object, classes: Mapping[str, type[Layer]], available: int) -> None:
+    """Refuse an architecture, before anything is built, that has more than MAX_LAYERS layers or
+    whose built-in layers would allocate far more parameter values than the file holds
+    (``available``: its parameter entries' bytes over 4, the size of a float32).
+
+    A layer's constructor allocates its parameters, so a few bytes of JSON asking for a
+    Linear(10000, 10000) would cost 800 MB before load_state_dict found that the file has no such
+    weight. The walk goes through the layers in the order _build builds them and keeps a running
+    total, so the message names the first layer that goes over. Whatever else is wrong with a
+    layer's description is left to _build to report.
+    """
+    stack: list[tuple[tuple[int, ...], object]] = [((), model)]
+    layers = 1
+    asked = 0
+    while stack:
+        where, spec = stack.pop()
+        if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
+            continue
+        cls = classes.get(spec["class"])
+        inner, config = spec.get("layers"), spec.get("config")
+        if cls is Sequential and isinstance(inner, list):
+            layers += len(inner)
+            if layers > MAX_LAYERS:
+                raise LoadError(
+                    f"the architecture has more than {MAX_LAYERS:,} layers, the most a file may"
+                )
+            stack.extend(((*where, index), inner[index]) for index in reversed(range(len(inner))))
+        elif cls in _PARAMETER_VALUES and isinstance(config, dict):
+            values = _PARAMETER_VALUES[cls](config)
+            asked += values
+            if asked > available + _SIZE_SLACK:
+                raise LoadError(
+                    f"{_position(where)}: {spec['class']}(**{reprlib.repr(config)}) asks for "
+                    f"{values:,} parameter values, {asked:,} with the layers before it, and the "
+                    f"file holds at most {available:,}: nothing was built"
+                )
 
 
 __all__ = ["ARCHITECTURE_KEY", "FORMAT", "PARAMETER_PREFIX", "VERSION", "load", "save"]

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import pickle
+import re
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import tracemalloc
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +27,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnlite as nl
+import nnlite._files
 import nnlite.layers
+import nnlite.serialization
+from nnlite._files import write_atomically
 from nnlite.serialization import load, save
 from nnlite.testing import strategies as nst
 
@@ -570,7 +584,7 @@ def test_a_pickled_object_array_is_never_unpickled(tmp_path: Path, entry: str) -
         "param:bias": np.ones(3),
     }
     entries[entry] = np.array([Tripwire()], dtype=object)
-    load_error(write_npz(tmp_path / "model.npz", entries), "Object arrays cannot be loaded")
+    load_error(write_npz(tmp_path / "model.npz", entries), "an object array .* never read")
     assert UNPICKLED == []  # ... and load never set it off
 
 
@@ -659,3 +673,474 @@ def test_a_state_that_does_not_fit_changes_no_parameter() -> None:
         model.load_state_dict(state)
     for name, values in model.state_dict().items():
         assert_identical(values, before[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving: interrupted saves, concurrent saves, modes, symlinks, long names, error messages
+# ---------------------------------------------------------------------------------------------
+
+needs_posix = pytest.mark.skipif(sys.platform == "win32", reason="signals, modes and locks")
+
+KILLED_MID_SAVE = """
+import os, signal, sys
+import numpy as np
+import nnlite as nl
+
+def die_halfway(file, **entries):
+    file.write(b"PK\\x03\\x04 the first half of an archive")
+    file.flush()
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+
+np.savez = die_halfway
+nl.save(nl.Linear(3, 2, rng=0), sys.argv[1])
+"""
+
+
+@needs_posix
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_the_next_save_removes_what_a_killed_save_left(tmp_path: Path, signal_name: str) -> None:
+    """A process killed mid-save runs no cleanup: its temporary stays until a save of the same
+    name removes it."""
+    path = tmp_path / "model.npz"
+    for _ in range(2):  # the second killed save removes the first one's temporary
+        child = subprocess.run(
+            [sys.executable, "-c", KILLED_MID_SAVE, str(path), signal_name], check=False
+        )
+        assert child.returncode == -getattr(signal, signal_name)
+        [left] = os.listdir(tmp_path)
+        assert left.startswith(".model.npz.")
+        assert left.endswith(".tmp")
+    save(reference_model(), path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same_model(load(path), reference_model())
+
+
+def test_a_save_never_removes_the_temporary_of_a_save_still_running(tmp_path: Path) -> None:
+    """One save is held mid-write while another save of the same path runs to the end: the first
+    one's temporary is live, not stale, and the first save still succeeds."""
+    path = str(tmp_path / "model.npz")
+    writing, resume = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow(file: Any) -> None:
+        file.write(b"first")
+        writing.set()
+        assert resume.wait(10)
+
+    def first_save() -> None:
+        try:
+            write_atomically(path, slow)
+        except BaseException as error:  # reported by the test below
+            errors.append(error)
+
+    thread = threading.Thread(target=first_save)
+    thread.start()
+    assert writing.wait(10)
+    write_atomically(path, lambda file: file.write(b"second"))
+    assert len(os.listdir(tmp_path)) == 2  # the target and the first save's live temporary
+    resume.set()
+    thread.join(10)
+    assert errors == []
+    assert Path(path).read_bytes() == b"first"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@needs_posix
+def test_a_temporary_taken_for_stale_before_it_is_locked_is_given_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between creating its temporary and locking it, a save can lose it to another save's
+    clean-up; it notices and starts again under a new name, and the save goes through."""
+    path = str(tmp_path / "model.npz")
+    created: list[str] = []
+    real_open = os.open
+
+    def open_then_clean(name: str, flags: int, mode: int = 0o777) -> int:
+        descriptor = real_open(name, flags, mode)
+        if flags & os.O_CREAT and not created:  # the first temporary: clean up before the lock
+            created.append(name)
+            nnlite._files._remove_stale_temporaries(str(tmp_path), ".model.npz.")
+        return descriptor
+
+    monkeypatch.setattr(os, "open", open_then_clean)
+    write_atomically(path, lambda file: file.write(b"contents"))
+    assert created
+    assert not os.path.exists(created[0])
+    assert Path(path).read_bytes() == b"contents"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@needs_posix
+def test_saving_over_a_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old contents")
+    path.chmod(0o600)
+    save(reference_model(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path.chmod(0o640)
+    save(reference_model(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+@needs_posix
+def test_a_new_file_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    umask = os.umask(0o027)
+    try:
+        save(reference_model(), tmp_path / "model.npz")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "model.npz").stat().st_mode) == 0o640
+
+
+@needs_posix
+def test_saving_to_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    """The link stays a link; the file it points to (in another directory) gets the new model,
+    and the temporary was made beside that file."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "links").mkdir()
+    target = tmp_path / "models" / "model.npz"
+    target.write_bytes(b"old contents")
+    link = tmp_path / "links" / "current.npz"
+    link.symlink_to(os.path.join("..", "models", "model.npz"))
+    save(reference_model(), link)
+    assert link.is_symlink()
+    assert os.readlink(link) == os.path.join("..", "models", "model.npz")
+    assert_same_model(load(target), reference_model())
+    assert os.listdir(tmp_path / "models") == ["model.npz"]
+    assert os.listdir(tmp_path / "links") == ["current.npz"]
+
+
+def test_a_dangling_symlink_is_saved_through(tmp_path: Path) -> None:
+    link = tmp_path / "current.npz"
+    if sys.platform == "win32":
+        pytest.skip("symlinks need privileges on Windows")
+    link.symlink_to("model.npz")
+    save(reference_model(), link)
+    assert link.is_symlink()
+    assert_same_model(load(tmp_path / "model.npz"), reference_model())
+
+
+@pytest.mark.parametrize("length", [244, 255])
+def test_a_file_name_of_any_valid_length_can_be_saved(tmp_path: Path, length: int) -> None:
+    """The temporary's name is longer than the target's; it is shortened to fit NAME_MAX (255
+    bytes on the usual file systems)."""
+    path = tmp_path / ("m" * (length - 4) + ".npz")
+    save(reference_model(), path)
+    assert os.listdir(tmp_path) == [path.name]
+    assert_same_model(load(path), reference_model())
+
+
+def test_a_failed_save_names_the_path_not_the_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "no-such-folder" / "model.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        save(reference_model(), path)
+    assert info.value.filename == str(path)
+    assert ".tmp" not in str(info.value)
+
+
+@pytest.mark.parametrize("step", ["write", "replace"])
+def test_an_error_while_writing_or_renaming_names_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A full disk during the write (no file name in the error) and a failed rename (two names,
+    the temporary first): both become an error about the caller's path, of the same type."""
+    path = tmp_path / "model.npz"
+
+    def full_disk(file: Any, **entries: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def refused(source: str, target: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", source, None, target)
+
+    if step == "write":
+        monkeypatch.setattr(np, "savez", full_disk)
+    else:
+        monkeypatch.setattr(os, "replace", refused)
+    expected = OSError if step == "write" else PermissionError
+    with pytest.raises(expected) as info:
+        save(reference_model(), path)
+    assert info.value.filename == str(path)
+    assert info.value.filename2 is None
+    assert str(info.value).endswith(f": {str(path)!r}")
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile files: a strict reader whose every read is bounded
+# ---------------------------------------------------------------------------------------------
+
+
+def npy_bytes(array: Array) -> bytes:
+    """The .npy bytes numpy writes for ``array``."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def write_zip(
+    path: Path,
+    entries: list[tuple[str, bytes]],
+    compression: int = zipfile.ZIP_STORED,
+) -> Path:
+    """A zip of exactly these (name, bytes) entries, repeated names included."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns of a repeated name
+        with zipfile.ZipFile(path, "w", compression) as archive:
+            for name, data in entries:
+                archive.writestr(name, data)
+    return path
+
+
+def linear_2_3_entries(**replace: bytes) -> list[tuple[str, bytes]]:
+    """The zip entries of a file holding Linear(2, 3): JSON, weight and bias."""
+    entries = {
+        "nnlite.json.npy": npy_bytes(document(LINEAR_2_3)),
+        "param:weight.npy": npy_bytes(np.arange(6.0).reshape(2, 3)),
+        "param:bias.npy": npy_bytes(np.ones(3)),
+    }
+    entries.update(replace)
+    return list(entries.items())
+
+
+def relisted(archive: bytes, copies: int, rename: bool) -> bytes:
+    """A zip of one entry whose central directory lists that entry ``copies`` times: the same
+    bytes read again and again (renamed copies change the last letter of the name)."""
+    end = len(archive) - 22  # the end record, no comment
+    directory_size, directory_offset = struct.unpack_from("<LL", archive, end + 12)
+    record = archive[directory_offset : directory_offset + directory_size]
+    name_length = struct.unpack_from("<H", record, 28)[0]
+    records = []
+    for copy in range(copies):
+        name = bytearray(record[46 : 46 + name_length])
+        if rename:
+            name[-1] = ord("a") + copy % 26
+        records.append(record[:46] + bytes(name) + record[46 + name_length :])
+    directory = b"".join(records)
+    end_record = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, copies, copies, len(directory), directory_offset, 0
+    )
+    return archive[:directory_offset] + directory + end_record
+
+
+def peak_allocated(function: Callable[[], object]) -> int:
+    """The peak of the memory Python and numpy allocated while ``function`` ran, in bytes."""
+    tracemalloc.start()
+    try:
+        function()
+    except nl.LoadError:
+        pass
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_compressed_entry_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    """Format 1 is uncompressed: a compressed entry (a zip bomb's way in) is never read."""
+    path = write_zip(tmp_path / "model.npz", linear_2_3_entries(), zipfile.ZIP_DEFLATED)
+    load_error(path, r"entry 'nnlite.json.npy' is compressed \(method 8\)")
+
+
+@pytest.mark.parametrize(
+    "names", [("param:bias.npy", "param:bias.npy"), ("param:bias", "param:bias.npy")]
+)
+def test_a_repeated_entry_is_refused_not_read_last_wins(
+    tmp_path: Path, names: tuple[str, str]
+) -> None:
+    first, second = names
+    entries = [*linear_2_3_entries(), (second, npy_bytes(np.full(3, 7.0)))]
+    entries[2] = (first, entries[2][1])
+    load_error(write_zip(tmp_path / "model.npz", entries), r"'param:bias(\.npy)?' appears twice")
+
+
+@pytest.mark.parametrize(("rename", "expected"), [(False, "appears twice"), (True, "overlap")])
+def test_one_block_listed_many_times_is_refused_at_once(
+    tmp_path: Path, rename: bool, expected: str
+) -> None:
+    data = npy_bytes(np.zeros(1 << 17))  # 1 MiB
+    single = write_zip(tmp_path / "single.npz", [("param:weight.npy", data)]).read_bytes()
+    path = tmp_path / "model.npz"
+    path.write_bytes(relisted(single, 16, rename))
+    load_error(path, expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    os.mkfifo(path)
+    outcome: list[BaseException] = []
+
+    def try_to_load() -> None:
+        try:
+            load(path)
+        except BaseException as error:  # reported by the assertions below
+            outcome.append(error)
+
+    thread = threading.Thread(target=try_to_load, daemon=True)
+    thread.start()
+    thread.join(5)
+    if thread.is_alive():  # blocked in open(): a writer lets it go on before the test fails
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail("load blocked on a FIFO")
+    [error] = outcome
+    assert isinstance(error, nl.LoadError)
+    assert re.search(rf"{re.escape(str(path))}: .*a FIFO, not a regular file", str(error))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_a_device_is_refused(tmp_path: Path) -> None:
+    load_error(Path("/dev/zero"), "a character device, not a regular file")
+
+
+def test_the_json_is_read_before_any_parameter(tmp_path: Path) -> None:
+    """A file that is no nnlite model says so, however damaged its other entries are."""
+    path = write_zip(
+        tmp_path / "model.npz",
+        linear_2_3_entries(**{"nnlite.json.npy": npy_bytes(document(LINEAR_2_3, format="keras"))}),
+    )
+    data = bytearray(path.read_bytes())
+    weight = np.arange(6.0).reshape(2, 3).tobytes()
+    data[data.index(weight) + 3] ^= 1
+    path.write_bytes(bytes(data))
+    load_error(path, "not an nnlite model file")
+
+
+def test_an_architecture_larger_than_its_file_is_refused_before_it_is_built(
+    tmp_path: Path,
+) -> None:
+    """A JSON entry of a kilobyte asking for Linear(10000, 10000), 800 MB of weights that are not
+    in the file: refused from the entries' sizes, before anything is allocated."""
+    huge = {"class": "Linear", "config": {"in_features": 10_000, "out_features": 10_000}}
+    model = {"class": "Sequential", "layers": [{"class": "Sigmoid", "config": {}}, huge]}
+    path = write_npz(tmp_path / "model.npz", {"nnlite.json": document(model)})
+    assert path.stat().st_size < 2000
+    peak = peak_allocated(lambda: load_error(path, r"Sequential layer 1: Linear\(.*\) asks for"))
+    assert peak < 10 * 2**20
+
+
+def test_a_file_holding_a_little_less_than_its_architecture_names_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    """The size check refuses only what costs far more than the file: small differences reach
+    load_state_dict, which names every key that does not fit."""
+    linear = {"class": "Linear", "config": {"in_features": 100, "out_features": 100}}
+    path = write_npz(
+        tmp_path / "model.npz", {"nnlite.json": document(linear), "param:bias": np.ones(100)}
+    )
+    load_error(path, "missing key 'weight'")
+
+
+def test_more_layers_than_the_limit_are_refused_before_any_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    monkeypatch.setattr(nl.Sigmoid, "__init__", lambda self: built.append(1))
+    many = {"class": "Sequential", "layers": [{"class": "Sigmoid", "config": {}}] * 10_001}
+    path = write_npz(tmp_path / "model.npz", {"nnlite.json": document(many)})
+    load_error(path, "more than 10,000 layers")
+    assert built == []
+
+
+def test_the_json_entry_has_a_size_limit(tmp_path: Path) -> None:
+    text = json.dumps({"format": "nnlite", "version": 1, "model": LINEAR_2_3}) + " " * (4 << 20)
+    path = write_npz(tmp_path / "model.npz", {"nnlite.json": np.array(text)})
+    load_error(path, "entry 'nnlite.json' holds .* bytes, more than the 16 MiB")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            npy_bytes(np.ones(3)) + b"\0" * 8,
+            r"'param:bias' holds 8 bytes more than its .npy header",
+        ),
+        (npy_bytes(np.ones(3))[:-8], r"'param:bias' holds 8 bytes less than its .npy header"),
+        (npy_bytes(np.ones(3, np.int64)), r"'param:bias' is int64, not float32 or float64"),
+        (b"\x93NUMPY\x09\x00" + npy_bytes(np.ones(3))[8:], "'param:bias': .npy version 9.0"),
+        (b"not an array", r"'param:bias' is not a \.npy array"),
+    ],
+    ids=["trailing bytes", "short", "int64", "version", "not npy"],
+)
+def test_an_entry_must_be_exactly_its_npy_header_and_data(
+    tmp_path: Path, data: bytes, expected: str
+) -> None:
+    path = write_zip(tmp_path / "model.npz", linear_2_3_entries(**{"param:bias.npy": data}))
+    load_error(path, expected)
+
+
+@pytest.mark.parametrize(
+    "weight",
+    [
+        np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+        np.arange(6.0).reshape(2, 3).astype(">f8"),
+        np.arange(6.0, dtype=np.float32).reshape(2, 3).astype(">f4"),
+    ],
+    ids=["fortran order", "big-endian float64", "big-endian float32"],
+)
+def test_arrays_numpy_writes_in_other_layouts_load_the_same_values(
+    tmp_path: Path, weight: Array
+) -> None:
+    dtype = weight.dtype.newbyteorder("=")
+    linear = {
+        "class": "Linear",
+        "config": {"in_features": 2, "out_features": 3, "bias": False, "dtype": str(dtype)},
+    }
+    path = write_npz(
+        tmp_path / "model.npz", {"nnlite.json": document(linear), "param:weight": weight}
+    )
+    loaded = load(path)
+    assert loaded.weight.data.dtype == dtype  # type: ignore[attr-defined]
+    assert loaded.weight.data.dtype.isnative  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(loaded.weight.data, weight)  # type: ignore[attr-defined]
+
+
+def built_values(layer: nl.Layer) -> int:
+    """How many values a layer holds in its state: parameters and buffers."""
+    return sum(values.size for values in layer.state_dict().values())
+
+
+@pytest.mark.parametrize("name", nnlite.layers.__all__)
+def test_the_size_check_knows_what_every_built_in_layer_allocates(name: str) -> None:
+    """A built-in layer with parameters must be in the size check's table, or a crafted file could
+    make it allocate unchecked. Read from nnlite.layers.__all__, so a new layer is covered."""
+    cls = getattr(nnlite.layers, name)
+    if cls is nl.Linear:
+        return  # drawn below, over its configs
+    counted = nnlite.serialization._PARAMETER_VALUES.get(cls)
+    assert (counted({}) if counted else 0) == built_values(cls())
+
+
+@given(
+    n_in=st.integers(1, 40),
+    n_out=st.integers(1, 40),
+    bias=st.booleans(),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_the_size_check_counts_what_linear_allocates(
+    n_in: int, n_out: int, bias: bool, dtype: str
+) -> None:
+    config = {"in_features": n_in, "out_features": n_out, "bias": bias, "dtype": dtype}
+    counted = nnlite.serialization._PARAMETER_VALUES[nl.Linear](config)
+    assert counted == built_values(nl.Linear(**config))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"in_features": -100_000, "out_features": 100_000},
+        {"in_features": True, "out_features": 100_000},
+        {"in_features": "100000", "out_features": 100_000},
+    ],
+    ids=["negative", "bool", "str"],
+)
+def test_a_config_the_constructor_refuses_cannot_lower_the_count(
+    tmp_path: Path, config: dict[str, Any]
+) -> None:
+    """A width Linear refuses counts as nothing, never as a negative number that would let the
+    next layer, a real Linear(100000, 100000), pass the check."""
+    bad = {"class": "Linear", "config": config}
+    huge = {"class": "Linear", "config": {"in_features": 100_000, "out_features": 100_000}}
+    model = {"class": "Sequential", "layers": [bad, huge]}
+    path = write_npz(tmp_path / "model.npz", {"nnlite.json": document(model)})
+    load_error(path, r"Sequential layer 1: Linear\(.*\) asks for 10,000,100,000 parameter values")

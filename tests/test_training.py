@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnlite as nl
-from nnlite.errors import TrainingError
+from nnlite.errors import ArgumentValueError, TrainingError
 from nnlite.optim import SGD
 from nnlite.training import accuracy, evaluate, fit, predict
 
@@ -260,3 +260,179 @@ def test_fit_never_asks_the_first_layer_for_the_input_gradient() -> None:
     )  # fmt: skip
     assert len(history.loss) == 3
     assert not np.array_equal(first.weight.data, before)  # the first layer did train
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite values: refused in the data, caught at the step, the weights kept finite
+# ---------------------------------------------------------------------------------------------
+
+
+class CountingSGD(SGD):
+    """SGD that counts its steps."""
+
+    steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        super().step()
+
+
+def _regression(n: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    generator = np.random.default_rng(seed)
+    X = generator.normal(size=(n, 3))
+    return X, X @ np.array([[1.0], [-2.0], [0.5]])
+
+
+@pytest.mark.parametrize(
+    ("where", "row", "value", "name"),
+    [
+        ("X", 3, np.nan, "X"),
+        ("Y", 17, np.inf, "Y"),
+        ("X_val", 1, -np.inf, "validation_data X"),
+        ("Y_val", 0, np.nan, "validation_data Y"),
+    ],
+)
+def test_a_non_finite_value_in_the_data_is_refused_before_any_step(
+    where: str, row: int, value: float, name: str
+) -> None:
+    data = dict(zip(["X", "Y"], _regression(), strict=True))
+    data["X_val"], data["Y_val"] = _regression(5, seed=1)
+    data[where][row, -1] = value
+    model = nl.Sequential(nl.Linear(3, 1, rng=0))
+    before = model.state_dict()
+    optimizer = CountingSGD(model.parameters(), lr=0.1)
+    with pytest.raises(
+        ArgumentValueError,
+        match=rf"^fit: {name} must hold only finite numbers, got {value} in row {row}",
+    ):
+        fit(
+            model, nl.MSELoss(), optimizer, data["X"], data["Y"], epochs=2,
+            validation_data=(data["X_val"], data["Y_val"]), progress=False,
+        )  # fmt: skip
+    assert optimizer.steps == 0
+    for key, values in model.state_dict().items():
+        np.testing.assert_array_equal(values, before[key])
+
+
+def test_a_model_with_non_finite_weights_is_refused_before_any_step() -> None:
+    model = nl.Sequential(nl.Linear(3, 1, rng=0))
+    model[0].weight.data[1, 0] = np.nan  # type: ignore[attr-defined]
+    X, Y = _regression()
+    with pytest.raises(
+        ArgumentValueError,
+        match=r"fit: the model's '0.weight' must hold only finite numbers, got nan",
+    ):
+        fit(model, nl.MSELoss(), SGD(model.parameters(), lr=0.1), X, Y, epochs=1, progress=False)
+
+
+def _run_by_hand(
+    model: nl.Layer, X: np.ndarray, Y: np.ndarray, lr: float, batch_size: int, seed: int
+) -> tuple[int, list[dict[str, np.ndarray]]]:
+    """fit's loop written out, until the first step whose loss is not finite: that step's index,
+    and the parameters at the start of every step up to it (the last is that step's)."""
+    loss = nl.MSELoss()
+    generator = np.random.default_rng(seed)
+    states = []
+    step = 0
+    with np.errstate(all="ignore"):
+        while True:
+            order = generator.permutation(X.shape[0])
+            for begin in range(0, X.shape[0], batch_size):
+                rows = order[begin : begin + batch_size]
+                states.append(model.state_dict())
+                value = loss(model(X[rows]), Y[rows])
+                if not np.isfinite(value):
+                    return step, states
+                model.zero_grad()
+                model.backward(loss.backward())
+                for parameter in model.parameters():
+                    parameter.data -= lr * parameter.grad
+                step += 1
+
+
+@pytest.mark.parametrize(
+    ("lr", "scale", "weights_broke"),
+    [(10.0, 1.0, False), (1e300, 1e10, True)],
+    ids=["the loss overflows", "an update overflows"],
+)
+def test_a_diverging_run_stops_at_its_step_with_the_last_finite_weights(
+    lr: float, scale: float, weights_broke: bool
+) -> None:
+    """Too high a learning rate, two ways: the weights grow until the loss overflows (they are
+    still finite: the model keeps them), or one update (of targets of 1e10, so gradients of
+    1e10) overflows the weights (the next loss is not finite: the model goes back to the weights
+    before that update). Either way fit stops at
+    that step, in the middle of an epoch, not at the epoch's end."""
+    X, Y = _regression(20)
+    Y *= scale
+    model = nl.Sequential(nl.Linear(3, 1, rng=0))
+    failing, states = _run_by_hand(copy.deepcopy(model), X, Y, lr, batch_size=3, seed=4)
+    assert failing % 7 not in (0, 6)  # not the first or last of an epoch's 7 steps
+    last_finite = states[-1] if not weights_broke else states[-2]
+    assert all(np.isfinite(values).all() for values in last_finite.values())
+    assert weights_broke != all(np.isfinite(values).all() for values in states[-1].values())
+    optimizer = CountingSGD(model.parameters(), lr=lr)
+    with pytest.raises(TrainingError) as info, np.errstate(all="ignore"):
+        fit(model, nl.MSELoss(), optimizer, X, Y, epochs=1000, batch_size=3, rng=4, progress=False)
+    assert optimizer.steps == failing
+    message = str(info.value)
+    assert f"step {failing} (epoch {failing // 7}, batch {failing % 7})" in message
+    assert "lower the learning rate" in message
+    if weights_broke:
+        assert f"the update of step {failing - 1} made '0.weight' non-finite" in message
+    for name, values in model.state_dict().items():
+        np.testing.assert_array_equal(values, last_finite[name], err_msg=name)
+
+
+def test_weights_that_break_while_the_loss_stays_finite_are_caught_at_the_epoch_end() -> None:
+    """Saturated sigmoids hide an infinite weight from the loss: the weights are also checked at
+    the end of every epoch, and the model goes back to the last finite ones."""
+    X = np.array([[1.0, 2.0], [2.0, 1.0]])
+    Y = np.array([[0.0], [1.0]])
+    model = nl.Sequential(nl.Linear(2, 1, bias=False, rng=0), nl.Sigmoid())
+    start = model.state_dict()
+
+    class Breaking(SGD):
+        """An optimizer whose first update sends a weight to +inf, which Sigmoid turns to 1."""
+
+        def step(self) -> None:
+            self.parameters[0].data[0, 0] = np.inf
+
+    with (
+        pytest.raises(
+            TrainingError, match=r"'0.weight' became non-finite in epoch 0 .* loss stayed finite"
+        ),
+        np.errstate(all="ignore"),
+    ):
+        fit(
+            model,
+            nl.MSELoss(),
+            Breaking(model.parameters(), lr=0.1),
+            X,
+            Y,
+            epochs=3,
+            batch_size=2,
+            progress=False,
+        )
+    for name, values in model.state_dict().items():
+        np.testing.assert_array_equal(values, start[name], err_msg=name)
+
+
+@pytest.mark.parametrize("patience", [None, 2])
+def test_a_non_finite_validation_loss_is_an_error_not_a_silent_stop(patience: int | None) -> None:
+    """Finite validation data so large that the model's outputs overflow in the loss: an error
+    naming the validation loss, not an early stop with best_epoch None."""
+    X, Y = _regression(20)
+    X_val, Y_val = _regression(5, seed=1)
+    model = nl.Sequential(nl.Linear(3, 1, rng=0))
+    with (
+        pytest.raises(
+            TrainingError, match=r"validation loss became inf after epoch 0.* validation_data"
+        ),
+        np.errstate(all="ignore"),
+    ):
+        fit(
+            model, nl.MSELoss(), SGD(model.parameters(), lr=0.01), X, Y, epochs=5,
+            validation_data=(X_val * 1e300, Y_val), patience=patience, progress=False,
+        )  # fmt: skip
+    assert all(np.isfinite(values).all() for values in model.state_dict().values())

@@ -1,0 +1,381 @@
+"""Fault injection: saves killed mid-write, damaged files, and files crafted to cost a lot.
+
+Kept small for CI, a few seconds in all. ``FAULT_INJECTION_SCALE=20 python -m pytest
+tests/test_fault_injection.py`` multiplies the kills, the racing saves and the damaged files for a
+long run.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import io
+import json
+import os
+import re
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from tests.test_serialization import assert_same_model, reference_model
+
+SCALE = int(os.environ.get("FAULT_INJECTION_SCALE", "1"))
+
+needs_posix = pytest.mark.skipif(sys.platform == "win32", reason="signals and resource limits")
+
+
+def temporaries(folder: Path) -> list[str]:
+    return [name for name in os.listdir(folder) if name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Saves killed mid-write, and saves racing each other
+# ---------------------------------------------------------------------------------------------
+
+SAVING_FOREVER = """
+import sys
+import nnlite as nl
+
+model = nl.Linear(1000, 2000, rng=0)  # 16 MB of weights: a save takes a while
+while True:
+    nl.save(model, sys.argv[1])
+"""
+
+
+@needs_posix
+def test_saves_killed_mid_write_leave_nothing_after_the_next_save(tmp_path: Path) -> None:
+    """Each child saves a large model over and over and is killed (SIGKILL or SIGTERM, which
+    run no cleanup) while one of its temporaries is there; then one good save leaves only the
+    target, and it loads."""
+    path = tmp_path / "model.npz"
+    rng = np.random.default_rng(0)
+    cut_short = 0
+    for kill in range(4 * SCALE):
+        before = set(temporaries(tmp_path))  # what the killed saves before this one left
+        child = subprocess.Popen([sys.executable, "-c", SAVING_FOREVER, str(path)])
+        try:
+            deadline = time.monotonic() + 60
+            while not set(temporaries(tmp_path)) - before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert set(temporaries(tmp_path)) - before, "the child never started a save"
+            time.sleep(rng.uniform(0, 0.01))
+            child.send_signal(signal.SIGKILL if kill % 2 == 0 else signal.SIGTERM)
+            assert child.wait(60) in (-signal.SIGKILL, -signal.SIGTERM)
+        finally:
+            child.kill()
+            child.wait()
+        left = [(tmp_path / name).stat().st_size for name in temporaries(tmp_path)]
+        cut_short += any(size < 16_000_000 for size in left)  # the weights alone are 16 MB
+    assert cut_short > 0  # some save was killed in the middle of its write
+    assert temporaries(tmp_path)  # the last killed save's, at least
+    model = reference_model()
+    nl.save(model, path)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same_model(nl.load(path), model)
+
+
+RACING = """
+import sys
+import nnlite as nl
+
+path, seed, saves = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+model = nl.Linear(50, 50, rng=seed)
+for _ in range(saves):
+    nl.save(model, path)
+"""
+
+
+def test_racing_saves_of_one_path_all_succeed(tmp_path: Path) -> None:
+    """Saves of the same path from several processes at once: none fails (none lost its
+    temporary to another one's clean-up), and what is left is one whole model and nothing else."""
+    path = tmp_path / "model.npz"
+    seeds = range(4)
+    children = [
+        subprocess.Popen([sys.executable, "-c", RACING, str(path), str(seed), str(50 * SCALE)])
+        for seed in seeds
+    ]
+    assert [child.wait(120) for child in children] == [0] * len(children)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    loaded = nl.load(path)
+    assert any(
+        np.array_equal(loaded.weight.data, nl.Linear(50, 50, rng=seed).weight.data)  # type: ignore[attr-defined]
+        for seed in seeds
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Damaged files: each one LoadError naming the path, or (a flip in a byte nothing reads) the
+# same values, bit for bit. Never changed values: every entry's bytes are under a CRC-32.
+# ---------------------------------------------------------------------------------------------
+
+
+def load_or_error(path: Path) -> nl.Layer | nl.LoadError:
+    try:
+        return nl.load(path)
+    except nl.LoadError as error:
+        return error
+
+
+def test_bit_flips_and_truncations_never_load_changed_values(tmp_path: Path) -> None:
+    model = reference_model()
+    nl.save(model, tmp_path / "model.npz")
+    original = (tmp_path / "model.npz").read_bytes()
+    path = tmp_path / "damaged.npz"
+    rng = np.random.default_rng(0)
+    refused = same = 0
+    damaged = [
+        *(("flip", int(bit)) for bit in rng.choice(8 * len(original), 300 * SCALE, replace=False)),
+        *(("cut", int(n)) for n in rng.choice(len(original), 60 * SCALE, replace=False)),
+    ]
+    for kind, where in damaged:
+        data = bytearray(original)
+        if kind == "flip":
+            data[where // 8] ^= 1 << (where % 8)
+        else:
+            del data[where:]
+        path.write_bytes(bytes(data))
+        outcome = load_or_error(path)
+        if isinstance(outcome, nl.LoadError):
+            assert str(path) in str(outcome)
+            refused += 1
+        else:
+            assert kind == "flip", f"a file cut to {where} bytes loaded"
+            assert_same_model(outcome, model)
+            same += 1
+    assert refused + same == len(damaged)
+    assert refused > same  # most bytes are read, and checked
+
+
+# ---------------------------------------------------------------------------------------------
+# Files crafted to cost a lot: refused within a second, without a large allocation
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Member:
+    """One zip entry as it is stored: its bytes, its size unpacked, its method and CRC-32."""
+
+    name: str
+    data: bytes
+    size: int
+    method: int = 0  # 0: stored, 8: deflated
+    crc: int | None = None  # None: the CRC of data (stored entries)
+
+
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+DIRECTORY_RECORD = struct.Struct("<4s6H3L5H2L")
+END_RECORD = struct.Struct("<4s4H2LH")
+
+
+def craft_zip(members: list[Member], listed: list[tuple[int, str]] | None = None) -> bytes:
+    """A zip of ``members``, whose central directory lists ``(member index, name)`` pairs: by
+    default each member once under its own name; a bomb lists one member many times."""
+    local, offsets, fields = io.BytesIO(), [], []
+    for member in members:
+        crc = zlib.crc32(member.data) if member.crc is None else member.crc
+        # method, time, date (1980-01-01), CRC-32, size stored, size unpacked
+        fields.append((member.method, 0, 33, crc, len(member.data), member.size))
+        name = member.name.encode()
+        offsets.append(local.tell())
+        local.write(LOCAL_HEADER.pack(b"PK\x03\x04", 20, 0, *fields[-1], len(name), 0))
+        local.write(name + member.data)
+    records = []
+    for index, listed_name in listed or [(i, m.name) for i, m in enumerate(members)]:
+        name = listed_name.encode()
+        header = (b"PK\x01\x02", 20, 20, 0, *fields[index], len(name), 0, 0, 0, 0, 0)
+        records.append(DIRECTORY_RECORD.pack(*header, offsets[index]) + name)
+    directory = b"".join(records)
+    count = min(len(records), 0xFFFF)  # readers go by the directory's size, not this count
+    end = END_RECORD.pack(b"PK\x05\x06", 0, 0, count, count, len(directory), local.tell(), 0)
+    return local.getvalue() + directory + end
+
+
+def npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def deflated_zeros(header: bytes, mebibytes: int) -> Member:
+    """An entry of ``header`` then zeros, ``mebibytes`` MiB in all, deflated, its CRC-32 right (a
+    reader finds nothing wrong until it has inflated it all). Made in a fraction of a second: with
+    a full flush after every MiB, each MiB of zeros compresses to the same bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = bytes(2**20)
+    first = header + chunk[len(header) :]
+    data = compressor.compress(first) + compressor.flush(zlib.Z_FULL_FLUSH)
+    middle = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    data += middle * (mebibytes - 2) + compressor.compress(chunk) + compressor.flush()
+    crc = zlib.crc32(first)
+    for _ in range(mebibytes - 1):
+        crc = zlib.crc32(chunk, crc)
+    return Member("", data, mebibytes * 2**20, method=8, crc=crc)
+
+
+def json_member(model: object) -> Member:
+    text = json.dumps({"format": "nnlite", "version": 1, "model": model})
+    data = npy(np.array(text))
+    return Member("nnlite.json.npy", data, len(data))
+
+
+LINEAR = {"class": "Linear", "config": {"in_features": 2, "out_features": 3, "bias": False}}
+
+
+def bombs(folder: Path) -> dict[str, Path]:
+    """Every file the issue's probes found costly, by what it does."""
+    files: dict[str, bytes] = {}
+    # A 1 MB compressed entry inflating to 1 GiB of JSON text.
+    header = npy_header("<U268435424", ())  # (2**30 - 128) / 4 characters
+    text = deflated_zeros(header, 1024)
+    text.name = "nnlite.json.npy"
+    files["a compressed entry of 1 GiB"] = craft_zip([text])
+    # One compressed 64 MiB block listed under one name, 64 times and (a 265 KB file) 3,000.
+    weight = npy_header("<f8", (2**23 - 16,))
+    block = deflated_zeros(weight, 64)
+    block.name = "param:weight.npy"
+    for copies in (64, 3000):
+        files[f"one 64 MiB block listed {copies} times"] = craft_zip(
+            [json_member(LINEAR), block], [(0, "nnlite.json.npy")] + [(1, block.name)] * copies
+        )
+    # One stored 1 MiB block listed under 1,000 different names.
+    stored = Member("param:weight.npy", npy(np.zeros(2**17 - 16)), 0)
+    stored.size = len(stored.data)
+    files["one stored block under 1,000 names"] = craft_zip(
+        [json_member(LINEAR), stored],
+        [(0, "nnlite.json.npy")] + [(1, f"param:w{i:04}.npy") for i in range(1000)],
+    )
+    # A central directory of 100,000 entries, 6 MB.
+    files["a directory of 100,000 entries"] = craft_zip(
+        [json_member(LINEAR), stored],
+        [(0, "nnlite.json.npy")] + [(1, f"param:w{i:06}.npy") for i in range(100_000)],
+    )
+    # A tiny architecture asking for Linear(10000, 10000), and no weights.
+    huge = {"class": "Linear", "config": {"in_features": 10_000, "out_features": 10_000}}
+    files["a 1 KB architecture asking for Linear(10000, 10000)"] = craft_zip([json_member(huge)])
+    # An .npy header announcing 10^12 values, followed by 8 bytes.
+    liar = npy_header("<f8", (10**12,)) + bytes(8)
+    files["an .npy header of 10^12 values"] = craft_zip(
+        [json_member(LINEAR), Member("param:weight.npy", liar, len(liar))]
+    )
+    paths = {}
+    for number, (label, data) in enumerate(files.items()):
+        paths[label] = folder / f"bomb{number}.npz"
+        paths[label].write_bytes(data)
+    if hasattr(os, "mkfifo"):
+        paths["a FIFO"] = folder / "fifo.npz"
+        os.mkfifo(paths["a FIFO"])
+    return paths
+
+
+LOADING_BOMBS = """
+import json, resource, sys, time
+import nnlite as nl
+
+def status(field):
+    with open("/proc/self/status") as lines:
+        return next(int(line.split()[1]) * 1024 for line in lines if line.startswith(field))
+
+limit = status("VmSize:") + 300 * 2**20  # a regression hits MemoryError, not the machine
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+results = {}
+for label, path in json.loads(sys.argv[1]).items():
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # the peak of resident memory (VmHWM) starts again from what is now
+    baseline = status("VmRSS:")
+    start = time.perf_counter()
+    try:
+        nl.load(path)
+        outcome = "loaded"
+    except nl.LoadError as error:
+        causes, cause = [], error
+        while cause is not None:
+            causes.append(type(cause).__name__)
+            cause = cause.__cause__ or cause.__context__
+        outcome = "MemoryError" if "MemoryError" in causes else (
+            "refused" if path in str(error) else "refused without the path: " + str(error))
+    except MemoryError:
+        outcome = "MemoryError"
+    seconds = time.perf_counter() - start
+    grown = status("VmHWM:") - baseline
+    results[label] = {"outcome": outcome, "seconds": seconds, "peak MiB": grown / 2**20}
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_crafted_files_are_refused_within_a_second_and_100_mib(tmp_path: Path) -> None:
+    """Each file is loaded in a child process under an address-space limit of 300 MiB above its
+    baseline; the peak of its resident memory during each load (VmHWM, reset before each) must
+    stay within 100 MiB of what was resident before."""
+    paths = bombs(tmp_path)
+    assert max(path.stat().st_size for path in paths.values()) < 8 * 2**20
+    child = subprocess.run(
+        [sys.executable, "-c", LOADING_BOMBS, json.dumps({k: str(v) for k, v in paths.items()})],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    results = json.loads(child.stdout)
+    assert set(results) == set(paths)
+    for label, result in results.items():
+        assert result["outcome"] == "refused", (label, result)
+        assert result["seconds"] < 1, (label, result)
+        assert result["peak MiB"] < 100, (label, result)
+
+
+# ---------------------------------------------------------------------------------------------
+# The reliability page: the tests it names exist, the limits it states are the code's
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "reliability.md"
+
+
+def test_every_test_the_reliability_page_names_exists() -> None:
+    named = re.findall(r"`(tests/test_\w+\.py)::(\w+)`", PAGE.read_text())
+    assert len(named) > 30
+    defined = {
+        file: {
+            node.name
+            for node in ast.walk(ast.parse((ROOT / file).read_text()))
+            if isinstance(node, ast.FunctionDef)
+        }
+        for file in {file for file, _ in named}
+    }
+    for file, name in named:
+        assert name in defined[file], f"docs/reliability.md names {file}::{name}: no such test"
+
+
+def stated(value: int, name: str) -> str:
+    """A limit as the page writes it: "16 MiB", "10,000 bytes", "10,000"."""
+    if name.endswith("_BYTES"):
+        return f"{value // 2**20} MiB" if value % 2**20 == 0 else f"{value:,} bytes"
+    return f"{value:,}"
+
+
+def test_the_reliability_page_states_the_limits_of_the_code() -> None:
+    rows = re.findall(r"^\| [^|]+ \| ([^|]+) \| `(nnlite\.[\w.]+)` \|$", PAGE.read_text(), re.M)
+    assert len(rows) == 6
+    for limit, dotted in rows:
+        module, name = dotted.rsplit(".", 1)
+        value = getattr(importlib.import_module(module), name)
+        assert limit.startswith(stated(value, name)), f"{dotted} is {value}, the page says {limit}"
