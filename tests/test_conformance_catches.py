@@ -220,3 +220,14 @@ def test_each_factory_has_its_own_example_database_key(tmp_path) -> None:
         settings.load_profile("as-before")
     keys = {path.name for path in tmp_path.iterdir()}
     assert len(keys) >= 2  # one key (directory) per factory, where they once shared one
+
+
+def test_no_false_alarm_where_several_kinks_sit_inside_the_stencil() -> None:
+    """Found by a thousand-example run: |x| with x = 1e-5 and 1e-12 moved together, their kinks
+    within the finite-difference step on different sides; no one-sided estimate is exact there,
+    so the direction gives no verdict (the tie bug above is still caught)."""
+    x = np.zeros((4, 4))
+    x[1, 3], x[2, 1] = 1e-12, 1e-5
+    grad_y = np.zeros((4, 4))
+    grad_y[1, 3], grad_y[2, 1] = -1.0, 2.0
+    checks.check_directional(cl.Abs(), x, grad_y=grad_y)
