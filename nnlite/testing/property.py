@@ -14,7 +14,7 @@ import copy
 import hashlib
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -155,7 +155,7 @@ def _redraw(layer: Layer, data: Any, nst: Any) -> None:
 
     jitter = np.random.default_rng(data.draw(nst.seeds(), label="parameter jitter"))
     for name, parameter in layer.named_parameters():
-        width = 32 if parameter.dtype == np.float32 else 64
+        width: Literal[32, 64] = 32 if parameter.dtype == np.float32 else 64
         low = float(np.nextafter(parameter.dtype.type(0.1), parameter.dtype.type(1)))
         magnitudes = st.floats(min_value=low, max_value=PARAMETER_MAGNITUDE, width=width)
         signed = st.tuples(st.booleans(), magnitudes).map(lambda s: -s[1] if s[0] else s[1])
