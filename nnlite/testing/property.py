@@ -14,7 +14,7 @@ import copy
 import hashlib
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from nnlite.testing._pinning import Pinned, replica
 from nnlite.testing.checks import LAYER_CHECKS, LayerCheck, by_name
 
 PARAMETER_MAGNITUDE = 2.0
-"""The bound on redrawn parameter values, |v| <= 2 (buffers are redrawn in [0.25, 4])."""
+"""The bound on redrawn parameter values, 0.1 <= |v| <= 2 (buffers are redrawn in [0.25, 4])."""
 
 InputShape = tuple[int, ...] | Any  # a per-sample shape, or a hypothesis strategy of them
 
@@ -53,7 +53,8 @@ def check_layer(
     N is drawn from 1 to ``max_batch``, values in [-max_magnitude, max_magnitude] (negatives,
     zeros and repeats included), the upstream gradient likewise. Each example also draws the
     training mode and, unless ``randomize_parameters`` is False, new parameter values
-    (|v| <= :data:`PARAMETER_MAGNITUDE`; buffers in [0.25, 4], so variances stay positive).
+    (0.1 <= |v| <= :data:`PARAMETER_MAGNITUDE`, never exactly simple values; buffers in
+    [0.25, 4], so variances stay positive).
 
     A random layer declares ``stochastic = True`` and draws from ``self.rng``; a layer that mixes
     the rows of a batch declares ``mixes_rows = True``; one with running state declares
@@ -139,16 +140,31 @@ def check_layer(
 
 
 def _redraw(layer: Layer, data: Any, nst: Any) -> None:
-    """New values for every parameter (|v| <= 2) and buffer (in [0.25, 4]), in their dtypes."""
+    """New values for every parameter (0.1 <= |v| <= 2) and buffer (in [0.25, 4]), in their
+    dtypes.
+
+    Never 0, and each moved by a drawn relative jitter of at most 1e-3: drawn values are
+    often simple (0, 1, -1), and with simple parameters an intermediate value can sit exactly on
+    a kink for a whole batch (W1 = 0 and b1 = 0 put every ReLU of a network at 0). There the
+    composite can be smooth while the chain rule with any subgradient gives another slope: a
+    correct layer would fail. The jitter makes such exact cancellations (x W = -b) as unlikely
+    as they are for trained weights.
+    """
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 
+    jitter = np.random.default_rng(data.draw(nst.seeds(), label="parameter jitter"))
     for name, parameter in layer.named_parameters():
+        width: Literal[32, 64] = 32 if parameter.dtype == np.float32 else 64
+        low = float(np.nextafter(parameter.dtype.type(0.1), parameter.dtype.type(1)))
+        magnitudes = st.floats(min_value=low, max_value=PARAMETER_MAGNITUDE, width=width)
+        signed = st.tuples(st.booleans(), magnitudes).map(lambda s: -s[1] if s[0] else s[1])
         values = data.draw(
-            nst.arrays(parameter.shape, max_magnitude=PARAMETER_MAGNITUDE, dtype=parameter.dtype),
+            hnp.arrays(parameter.dtype, parameter.shape, elements=signed),
             label=f"parameter {name}",
         )
-        np.copyto(parameter.data, values)
+        values = values * (1 + 1e-3 * jitter.uniform(-1, 1, values.shape))
+        np.copyto(parameter.data, values, casting="same_kind")
     for name, buffer in layer.named_buffers():
         positive = st.floats(
             min_value=0.25, max_value=4.0, width=32 if buffer.dtype == np.float32 else 64
