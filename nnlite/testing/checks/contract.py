@@ -7,7 +7,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite.layer import Layer
-from nnlite.testing._compare import allowed_difference, at, fail, worst_mismatch
+from nnlite.testing._compare import allowed_difference, at, fail, first_true, worst_mismatch
 from nnlite.testing._pinning import Pinned, declares, layers_of, replica, set_mode
 from nnlite.testing.checks._run import Run, start
 from nnlite.typing import FloatArray, RngLike
@@ -85,15 +85,20 @@ def check_no_mutation(
 
 
 def _unchanged(run: Run, call: str, what: str, now: FloatArray, was: FloatArray) -> None:
-    changed = np.argwhere(~((now == was) | (np.isnan(now) & np.isnan(was))))
-    if changed.size:
-        index = tuple(int(i) for i in changed[0])
+    changed = ~((now == was) | (np.isnan(now) & np.isnan(was)))
+    index = first_true(changed)
+    if index is not None:
         raise fail(
             "no_mutation",
             run.subject,
             f"{call} modified {what} in place: at index {index} it was {at(was, index)}, now "
-            f"{at(now, index)} ({len(changed)} elements changed); compute into a new array",
+            f"{at(now, index)} ({_elements(int(np.count_nonzero(changed)))} changed); compute into "
+            "a new array",
         )
+
+
+def _elements(count: int) -> str:
+    return f"{count} element{'s' if count != 1 else ''}"
 
 
 def check_no_aliasing(
