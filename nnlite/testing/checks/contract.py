@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nnlite._validation import as_float_array
 from nnlite.layer import Layer
 from nnlite.testing._compare import allowed_difference, at, fail, first_true, worst_mismatch
 from nnlite.testing._pinning import Pinned, declares, layers_of, replica, set_mode
@@ -73,10 +74,13 @@ def check_no_mutation(
     """forward leaves x as it was, backward leaves grad_y as it was, and neither changes a
     parameter's values."""
     run = start("no_mutation", layer, x, grad_y, rng)
+    # x as given, not run.x: start's forward may have changed that copy already, and a change that
+    # a second forward repeats to no effect (x -= x.max()) would then go unseen.
+    given = np.array(as_float_array(x, run.layer, "input"), copy=True)
     before = {name: p.data.copy() for name, p in run.layer.named_parameters()}
-    given_x = run.x.copy()
+    given_x = given.copy()
     run.pinned.forward(given_x)
-    _unchanged(run, "forward", "its input x", given_x, run.x)
+    _unchanged(run, "forward", "its input x", given_x, given)
     given_grad_y = run.grad_y.copy()
     run.layer.backward(given_grad_y)
     _unchanged(run, "backward", "its argument grad_y", given_grad_y, run.grad_y)
