@@ -77,7 +77,7 @@ def check_no_mutation(
     # x as given, not run.x: start's forward may have changed that copy already, and a change that
     # a second forward repeats to no effect (x -= x.max()) would then go unseen.
     given = np.array(as_float_array(x, run.layer, "input"), copy=True)
-    before = {name: p.data.copy() for name, p in run.layer.named_parameters()}
+    before = {name: p.data.copy() for name, p in layer.named_parameters()}  # the same, as given
     given_x = given.copy()
     run.pinned.forward(given_x)
     _unchanged(run, "forward", "its input x", given_x, given)
