@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ from nnlite.errors import ShapeError
 from nnlite.layer import Layer
 from nnlite.parameter import Buffer, Parameter
 from nnlite.testing import checks
-from nnlite.testing._pinning import tensors_of
+from nnlite.testing._pinning import replica, tensors_of
 from nnlite.testing.checks import LAYER_CHECKS, LayerCheck
 from nnlite.testing.checks._run import start
 from nnlite.testing.checks.contract import _unchanged
@@ -175,7 +175,7 @@ def _no_mutation(
     checks.check_no_mutation(layer, x, grad_y=grad_y, rng=rng)
     run = start("no_mutation", layer, x, grad_y, rng)
     given_x = run.x.copy()
-    before = {name: tensor.data.copy() for name, tensor in tensors_of(run.layer)}
+    before = {name: tensor.data.copy() for name, tensor in tensors_of(layer)}  # as given
     run.pinned.forward(given_x)
     run.layer.backward(run.grad_y.copy())
     _unchanged(run, "the vjp", "its input x", given_x, run.x)
@@ -213,15 +213,16 @@ def check_adapted(
     independent_rows: bool = False,
     checks: str | Iterable[str] | None = None,
     max_examples: int | None = None,
-    skip: Iterable[str] = (),
+    skip: Mapping[str, str] | None = None,
 ) -> GradientReport | None:
     """The core the adapters share: run the function checks on ``Function(name, call, pullback,
     arguments)``, at one point or, when a value is a hypothesis strategy, as a property test.
 
-    ``skip`` names checks that cannot apply to the framework (JAX arrays cannot be changed in
-    place); the other arguments are those of :func:`check_vjp`.
+    ``skip`` maps the checks that cannot apply to the framework to the reason (JAX arrays cannot
+    be changed in place); asking for one of them is a ValueError that gives it. The other
+    arguments are those of :func:`~nnlite.testing.check_vjp`.
     """
-    selected = _select(checks, independent_rows, skip)
+    selected = _select(checks, independent_rows, skip or {})
     if not any(is_strategy(argument.value) for argument in arguments):
         return _check_point(name, call, pullback, arguments, grad_y, rng, selected)
     _check_property(name, call, pullback, arguments, selected, max_examples)
@@ -229,7 +230,7 @@ def check_adapted(
 
 
 def _select(
-    checks: str | Iterable[str] | None, independent_rows: bool, skip: Iterable[str]
+    checks: str | Iterable[str] | None, independent_rows: bool, skip: Mapping[str, str]
 ) -> tuple[LayerCheck, ...]:
     known = {check.name: check for check in FUNCTION_CHECKS}
     if checks is None:
@@ -242,9 +243,12 @@ def _select(
             f"no function check named {', '.join(map(repr, unknown))}; the checks are "
             + ", ".join(known)
         )
-    skipped = set(skip)
+    if checks is not None:
+        for name in wanted:
+            if name in skip:
+                raise ValueError(f"the check {name!r} does not apply here: {skip[name]}")
     return tuple(
-        check for check in FUNCTION_CHECKS if check.name in wanted and check.name not in skipped
+        check for check in FUNCTION_CHECKS if check.name in wanted and check.name not in skip
     )
 
 
@@ -266,7 +270,7 @@ def _check_point(
         # A random upstream gradient u, and for the gradients -u too: a scalar output has an
         # upstream gradient of one sign, and a backward right for that sign only
         # (grad_output.abs()) would pass with u alone.
-        output = np.asarray(function(x.copy()))
+        output = np.asarray(replica(function)(x.copy()))  # a copy: f may change its arguments
         grad_y = generator.standard_normal(output.shape).astype(output.dtype)
         signs = (1.0, -1.0)
     report = None
@@ -316,7 +320,7 @@ def _check_property(
         values = _as_arrays(name, drawn)
         x = next(a.value for a in values if a.kind == "input")
         function = Function(name, call, pullback, values)
-        output_shape = np.shape(function(np.array(x, copy=True)))
+        output_shape = np.shape(replica(function)(np.array(x, copy=True)))
         grad_y = data.draw(nst.arrays(output_shape), label="grad_y")
         for check in selected:
             check.function(function, x, grad_y=grad_y)
