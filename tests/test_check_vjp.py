@@ -15,38 +15,41 @@ from nnlite.errors import ShapeError
 from nnlite.testing import check_vjp
 from nnlite.testing import strategies as nst
 from nnlite.testing.function import FUNCTION_CHECKS
+from nnlite.typing import FloatArray
 
 X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
 W = np.array([[0.3, -0.2], [0.1, 0.4], [-0.5, 0.6]])
 TIES = np.array([[1.0, 3.0, 3.0], [2.0, -1.0, 2.0]])  # each row's maximum twice
 
 
-def tanh_linear(x, w):
+def tanh_linear(x: FloatArray, w: FloatArray) -> FloatArray:
     """y = tanh(x W)."""
     return np.tanh(x @ w)
 
 
-def tanh_linear_vjp(x, w, grad_y):
+def tanh_linear_vjp(x: FloatArray, w: FloatArray, grad_y: FloatArray) -> tuple[FloatArray, ...]:
     grad_h = grad_y * (1 - np.tanh(x @ w) ** 2)
     return grad_h @ w.T, x.T @ grad_h
 
 
-def sigmoid_mse(z, t):
+def sigmoid_mse(z: FloatArray, t: FloatArray) -> FloatArray:
     """L = 1/(2N) sum (sigmoid(z) - t)^2: a scalar."""
     s = 1 / (1 + np.exp(-z))
-    return np.sum((s - t) ** 2) / (2 * len(z))
+    return np.asarray(np.sum((s - t) ** 2) / (2 * len(z)))
 
 
-def sigmoid_mse_vjp(z, t, grad_y):
+def sigmoid_mse_vjp(z: FloatArray, t: FloatArray, grad_y: FloatArray) -> tuple[FloatArray, ...]:
     s = 1 / (1 + np.exp(-z))
     return (grad_y * (s - t) * s * (1 - s) / len(z),)
 
 
-def row_max(x):
+def row_max(x: FloatArray) -> FloatArray:
     return x.max(axis=1)
 
 
-def first_max_vjp(x, grad_y):  # a correct subgradient at ties: the first maximum takes it all
+def first_max_vjp(
+    x: FloatArray, grad_y: FloatArray
+) -> tuple[FloatArray, ...]:  # a correct subgradient at ties: the first maximum takes it all
     grad_x = np.zeros_like(x)
     grad_x[np.arange(len(x)), x.argmax(axis=1)] = grad_y
     return (grad_x,)

@@ -6,10 +6,13 @@ Skipped without torch (``pip install ".[torch]"``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+torch: Any = pytest.importorskip("torch")
+Function: Any = torch.autograd.Function
 
 from nnlite.testing import strategies as nst  # noqa: E402
 from nnlite.testing.torch import _tensor, check_function  # noqa: E402
@@ -21,11 +24,11 @@ X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
 W = np.array([0.3, -0.2, 0.7])
 
 
-class SigmoidMSE(torch.autograd.Function):
+class SigmoidMSE(Function):  # type: ignore[misc]
     """L = 1/(2N) sum (sigmoid(z) - t)^2, fused: dL/dz = (y - t) y (1 - y) / N."""
 
     @staticmethod
-    def forward(ctx, logits, target):
+    def forward(ctx: Any, logits: Any, target: Any) -> Any:
         y = torch.sigmoid(logits)
         ctx.save_for_backward(y, target)
         return ((y - target) ** 2).sum() / (2 * logits.shape[0])
@@ -43,7 +46,7 @@ class SigmoidMSEWithoutN(SigmoidMSE):
         return grad_output * (y - target) * y * (1 - y), None  # forgot the 1/N
 
 
-class Scale(torch.autograd.Function):
+class Scale(Function):  # type: ignore[misc]
     """y = x * w, one weight per feature."""
 
     @staticmethod
@@ -57,7 +60,7 @@ class Scale(torch.autograd.Function):
         return grad_output * w, (grad_output * x).sum(0)
 
 
-def scale_with(backward=None, forward=None):
+def scale_with(backward: Any = None, forward: Any = None) -> Any:
     """Scale with a broken forward or backward."""
     methods = {}
     if forward is not None:
@@ -221,7 +224,7 @@ def test_row_independence_when_claimed() -> None:
 
 
 def test_directional_catches_every_tied_maximum_getting_the_full_gradient() -> None:
-    class RowMax(torch.autograd.Function):
+    class RowMax(Function):  # type: ignore[misc]
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
