@@ -343,7 +343,7 @@ CASES: tuple[Case, ...] = (
     ),
     _case(
         "normalize_eps",
-        "x / (|x| + 1e-6) differentiated as x / |x|",
+        "x / (norm(x) + 1e-6) differentiated as x / norm(x)",
         "1e-6",
         _normalize,
         _normalize_backward_without_eps,
@@ -384,7 +384,7 @@ CASES: tuple[Case, ...] = (
     ),
     _case(
         "abs_of_upstream",
-        "|grad_output| times the local slope",
+        "abs(grad_output) times the local slope",
         "upstream",
         lambda ops, x: (x**3, (x,)),
         lambda ops, s, g: (ops.abs(g) * 3 * s[0] ** 2,),

@@ -178,7 +178,7 @@ def table_rows(cases: Sequence[Case], results: dict[str, dict[str, Outcome]]) ->
             cell(case, results[case.name][checker.name], checker.name.startswith("nnlite"))
             for checker in CHECKERS
         ]
-        what = case.bug or f"correct ({case.kind})"
+        what = (case.bug or f"correct ({case.kind})").replace("|", "\\|")  # a cell's own |
         rows.append(f"| `{case.name}` | {what} | " + " | ".join(cells) + " |")
     return rows
 
