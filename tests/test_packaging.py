@@ -16,8 +16,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_importing_nnlite_imports_no_optional_dependency() -> None:
     code = (
         "import sys, nnlite\n"
-        "optional = ['hypothesis', 'pytest', 'sklearn', 'tqdm', 'matplotlib', 'torch']\n"
+        "optional = ['hypothesis', 'pytest', 'sklearn', 'tqdm', 'matplotlib', 'torch', 'jax']\n"
         "print(','.join(name for name in optional if name in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_importing_nnlite_testing_imports_neither_torch_nor_jax() -> None:
+    """The adapters nnlite.testing.torch and nnlite.testing.jax import their framework only when
+    they are called."""
+    code = (
+        "import sys, nnlite.testing, nnlite.testing.torch, nnlite.testing.jax\n"
+        "print(','.join(name for name in ('torch', 'jax') if name in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True

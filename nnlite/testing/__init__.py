@@ -10,6 +10,10 @@
   :func:`check_loss` does the same for a loss, with :mod:`nnlite.testing.checks.losses`.
 - :func:`parametrize_with_checks` turns a list of layers into one pytest test per (layer, check),
   ``test_layer[Dropout-accumulates]``.
+- :func:`check_vjp` runs the checks that apply to a function on a plain numpy function and its
+  hand-written vjp; :func:`nnlite.testing.torch.check_function` on a ``torch.autograd.Function``
+  and :func:`nnlite.testing.jax.check_custom_vjp` on a ``jax.custom_vjp`` function (imported only
+  when their modules are: ``import nnlite.testing`` imports neither torch nor jax).
 - :mod:`nnlite.testing.strategies` has the hypothesis strategies (arrays of any shape, batch
   shapes, inputs, Linear configurations, two-layer networks) for tests of your own.
 
@@ -22,6 +26,7 @@ from nnlite.testing import checks
 from nnlite.testing.gradcheck import GradientReport, TensorCheck, check_gradients
 from nnlite.testing.parametrize import LayerCase, parametrize_with_checks
 from nnlite.testing.property import check_layer, check_loss
+from nnlite.testing.vjp import check_vjp
 
 __all__ = [
     "GradientReport",
@@ -30,6 +35,7 @@ __all__ = [
     "check_gradients",
     "check_layer",
     "check_loss",
+    "check_vjp",
     "checks",
     "parametrize_with_checks",
 ]

@@ -93,6 +93,14 @@ def worst_mismatch(
     return tuple(int(i) for i in np.unravel_index(np.argmax(excess), excess.shape))
 
 
+def first_true(mask: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first True element of ``mask``, or None; () for a 0-d True (where
+    ``np.argwhere`` finds nothing)."""
+    if not mask.any():
+        return None
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
 def fail(check: str, subject: str, message: str) -> AssertionError:
     """The error a check raises: ``check_<name>(<layer>) failed: <what>``."""
     return AssertionError(f"check_{check}({subject}) failed: {message}")

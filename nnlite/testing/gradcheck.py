@@ -49,6 +49,7 @@ from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
+from nnlite.testing._compare import first_true
 from nnlite.testing._pinning import Pinned, replica
 from nnlite.typing import FloatArray, RngLike
 
@@ -314,12 +315,13 @@ def require_finite_input(values: FloatArray, caller: str, what: str) -> None:
     Raises:
         ValueError: naming the array and the first non-finite element.
     """
-    bad = np.argwhere(~np.isfinite(values))
-    if bad.size:
-        index = tuple(int(i) for i in bad[0])
+    bad = ~np.isfinite(values)
+    index = first_true(bad)
+    if index is not None:
+        count = np.count_nonzero(bad)
         raise ValueError(
-            f"{caller}: {what} holds {values[index]} at index {index} ({len(bad)} non-finite "
-            f"element{'s' if len(bad) > 1 else ''}): gradients can only be checked at finite values"
+            f"{caller}: {what} holds {values[index]} at index {index} ({count} non-finite "
+            f"element{'s' if count > 1 else ''}): gradients can only be checked at finite values"
         )
 
 
@@ -329,12 +331,12 @@ def require_finite(values: FloatArray, subject: str, what: str) -> None:
     Raises:
         AssertionError: naming the array, the first non-finite element and its value.
     """
-    bad = np.argwhere(~np.isfinite(values))
-    if bad.size:
-        index = tuple(int(i) for i in bad[0])
+    bad = ~np.isfinite(values)
+    index = first_true(bad)
+    if index is not None:
         raise AssertionError(
-            f"{subject}: {what} is not finite: {values[index]} at index {index} ({len(bad)} of "
-            f"{values.size} elements), at a finite input"
+            f"{subject}: {what} is not finite: {values[index]} at index {index} "
+            f"({np.count_nonzero(bad)} of {values.size} elements), at a finite input"
         )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nnlite._validation import as_float_array
 from nnlite.layer import Layer
-from nnlite.testing._compare import allowed_difference, at, fail, worst_mismatch
+from nnlite.testing._compare import allowed_difference, at, fail, first_true, worst_mismatch
 from nnlite.testing._pinning import Pinned, declares, layers_of, replica, set_mode
 from nnlite.testing.checks._run import Run, start
 from nnlite.typing import FloatArray, RngLike
@@ -73,10 +74,13 @@ def check_no_mutation(
     """forward leaves x as it was, backward leaves grad_y as it was, and neither changes a
     parameter's values."""
     run = start("no_mutation", layer, x, grad_y, rng)
-    before = {name: p.data.copy() for name, p in run.layer.named_parameters()}
-    given_x = run.x.copy()
+    # x as given, not run.x: start's forward may have changed that copy already, and a change that
+    # a second forward repeats to no effect (x -= x.max()) would then go unseen.
+    given = np.array(as_float_array(x, run.layer, "input"), copy=True)
+    before = {name: p.data.copy() for name, p in layer.named_parameters()}  # the same, as given
+    given_x = given.copy()
     run.pinned.forward(given_x)
-    _unchanged(run, "forward", "its input x", given_x, run.x)
+    _unchanged(run, "forward", "its input x", given_x, given)
     given_grad_y = run.grad_y.copy()
     run.layer.backward(given_grad_y)
     _unchanged(run, "backward", "its argument grad_y", given_grad_y, run.grad_y)
@@ -85,15 +89,20 @@ def check_no_mutation(
 
 
 def _unchanged(run: Run, call: str, what: str, now: FloatArray, was: FloatArray) -> None:
-    changed = np.argwhere(~((now == was) | (np.isnan(now) & np.isnan(was))))
-    if changed.size:
-        index = tuple(int(i) for i in changed[0])
+    changed = ~((now == was) | (np.isnan(now) & np.isnan(was)))
+    index = first_true(changed)
+    if index is not None:
         raise fail(
             "no_mutation",
             run.subject,
             f"{call} modified {what} in place: at index {index} it was {at(was, index)}, now "
-            f"{at(now, index)} ({len(changed)} elements changed); compute into a new array",
+            f"{at(now, index)} ({_elements(int(np.count_nonzero(changed)))} changed); compute into "
+            "a new array",
         )
+
+
+def _elements(count: int) -> str:
+    return f"{count} element{'s' if count != 1 else ''}"
 
 
 def check_no_aliasing(

@@ -142,8 +142,9 @@ def check_directional(
     Per-element differences move one value at a time. At a tie (two equal maxima) each one-sided
     slope of each element alone accepts a backward that gives every tied maximum the full
     gradient; only a joint move shows that it gives twice the slope. So the directions keep ties:
-    elements of a tensor that are equal move by the same amount (max(x + tw, x + tw) is smooth in
-    t), and other elements independently. A direction along which the function has a kink at the
+    equal elements move by the same amount, in one tensor or across the input and parameters
+    (max(x + tw, x + tw) and min(a + tw, b + tw) at a = b are smooth in t), and other elements
+    independently. A direction along which the function has a kink at the
     point (the one-sided directional differences disagree) gives no verdict and is skipped: where
     several kinks meet, a correct subgradient need not lie between the one-sided slopes.
     """
@@ -159,7 +160,7 @@ def check_directional(
         float(np.sum(np.abs(b) * np.abs(g))) for b, g in zip(bases, analytic, strict=True)
     )
     for trial in range(DIRECTIONS):
-        directions = [_tie_keeping_direction(b, run.rng) for b in bases]
+        directions = _tie_keeping_directions(bases, run.rng)
         slope = sum(float(np.sum(g * v)) for g, v in zip(analytic, directions, strict=True))
         magnitude = sum(
             float(np.sum(np.abs(g * v))) for g, v in zip(analytic, directions, strict=True)
@@ -185,9 +186,15 @@ def check_directional(
             )
 
 
-def _tie_keeping_direction(values: FloatArray, rng: np.random.Generator) -> FloatArray:
-    """A random normal direction in which equal elements of ``values`` move by the same amount."""
-    _, group = np.unique(values, return_inverse=True)
-    group = group.reshape(values.shape)
-    direction: FloatArray = rng.standard_normal(int(group.max(initial=-1)) + 1)[group]
-    return direction
+def _tie_keeping_directions(
+    tensors: Sequence[FloatArray], rng: np.random.Generator
+) -> list[FloatArray]:
+    """A random normal direction for each tensor, in which equal elements, of one tensor or of
+    several, move by the same amount."""
+    flat = np.concatenate([np.ravel(t) for t in tensors])
+    _, group = np.unique(flat, return_inverse=True)
+    moves = rng.standard_normal(int(group.max(initial=-1)) + 1)[group.ravel()]
+    ends = np.cumsum([np.size(t) for t in tensors])[:-1]
+    return [
+        part.reshape(np.shape(t)) for part, t in zip(np.split(moves, ends), tensors, strict=True)
+    ]
