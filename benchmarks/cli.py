@@ -118,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             quick=args.quick,
             calm=NO_WAITING if args.quick or args.patience <= 0 else Calm(args.patience),
             progress=lambda message: print(message, file=sys.stderr, flush=True),
+            checkpoint=lambda so_far: so_far.save(args.save) if args.save else None,
         )
     if args.save is not None:
         report.save(args.save)

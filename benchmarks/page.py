@@ -48,6 +48,7 @@ TEMPLATE = Path(__file__).resolve().parent / "page.md.in"
 PAGE = ROOT / "docs" / "performance.md"
 FIGURE = ROOT / "docs" / "images" / "benchmark-growth.png"
 COMMAND = "python -m benchmarks --write-docs"
+RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
 def function_code(function: object) -> str:
@@ -247,6 +248,11 @@ def plot_growth(report: Report, path: Path) -> None:
         panel.set(xscale="log", yscale="log", xlabel=labels[axis], title=f"growth in {axis}")
         panel.set_xticks(xs, [str(x) for x in xs])
         panel.grid(True, which="major", alpha=0.3)
+    low, high = panels[0].get_ylim()
+    ticks = [t for t in RATIO_TICKS if low <= t <= high]
+    panels[0].set_yticks(ticks, [f"{t:g}x" for t in ticks])
+    panels[0].minorticks_off()
+    panels[1].minorticks_off()
     panels[0].set_ylabel("nnlite's time per step / the other's")
     panels[0].legend()
     figure.tight_layout()

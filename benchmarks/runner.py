@@ -152,6 +152,7 @@ def run_all(
     quick: bool = False,
     calm: Calm = NO_WAITING,
     progress: Callable[[str], None] = lambda message: None,
+    checkpoint: Callable[[Report], None] = lambda report: None,
 ) -> Report:
     """Measure everything asked for, each job in its own process.
 
@@ -163,6 +164,7 @@ def run_all(
         quick: the CI smoke run: tiny, float64, one run, numpy's contenders only, nothing else.
         calm: how long to wait for a quiet machine before each job, and when to run it again.
         progress: called with a line to show for each job.
+        checkpoint: called with the report so far after each job (to save it).
     """
     report = Report(describe_machine(), runs=1 if quick else runs, quick=quick)
     names = ("nnlite", "plain", "tuned") if quick else None
@@ -186,6 +188,7 @@ def run_all(
         assert best is not None
         if best[1] is not None:
             report.interference.append((label, best[1], best[2]))
+        checkpoint(report)
         return best[0]
 
     for run in range(report.runs):
