@@ -23,6 +23,7 @@ WORDS = {
 }
 MEMORY_LIMIT = 1.03
 """nnlite's peak numpy memory during a large float64 step, at most this times the plain step's."""
+MEMORY_GOAL = f"peak memory of a step at most {MEMORY_LIMIT:g}x {WORDS[PLAIN]}'s"
 
 
 @dataclass(frozen=True)

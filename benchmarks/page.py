@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks import contenders
 from benchmarks.contenders import BASELINES, CONTENDERS, NNLITE
 from benchmarks.digits import MAX_ITER, MLP_ARGUMENTS, TARGET_ACCURACY, TEST_SIZE
-from benchmarks.goals import GOALS, MEMORY_LIMIT, WORDS
+from benchmarks.goals import GOALS, MEMORY_GOAL
 from benchmarks.problem import (
     GROWTH_BATCH,
     GROWTH_H,
@@ -41,7 +41,7 @@ from benchmarks.report import (
     times_table,
 )
 from benchmarks.results import Report
-from benchmarks.runner import DIGITS_REPEATS, PHASE_SIZES, PROFILE_STEPS, ROOT
+from benchmarks.runner import DIGITS_REPEATS, PHASE_SIZES, PROFILE_STEPS, ROOT, Calm
 from nnlite.cli import DEFAULTS
 
 TEMPLATE = Path(__file__).resolve().parent / "page.md.in"
@@ -149,18 +149,19 @@ def page_values(report: Report, figure: str) -> dict[str, str]:
     """Every ``$name`` of the template, from ``report`` and the code."""
     met, undecided, missed = goal_counts(report)
     widest, where, median_spread = spread_summary(report.steps)
+    others = report.others_share()
     not_measured = "Not measured in this run."
     values = {
         "command": COMMAND,
+        "patience": f"{Calm.patience:g}",
+        "others_share": "an unknown share" if others is None else f"{others[0]:.0%}",
+        "quiet_threshold": f"{Calm.threshold:.0%}",
         "machine_table": markdown_table(
             (("", ""), [(key, value) for key, value in report.machine.items()])
         ),
         "goals_list": _bullets(
             [f"{_goal_sizes(goal.sizes)}: {goal.text}" for goal in GOALS]
-            + [
-                f"peak memory of a large float64 step: at most {MEMORY_LIMIT:g}x "
-                f"{WORDS[BASELINES[0]]}"
-            ]
+            + [f"large, float64: {MEMORY_GOAL}"]
         ),
         "goals_met": str(met),
         "goals_undecided": str(undecided),
@@ -216,7 +217,6 @@ def page_values(report: Report, figure: str) -> dict[str, str]:
             [f"{name} was not timed: {why}." for name, why in report.missing.items()] + report.notes
         )
         or "None: every contender ran.",
-        "nnlite": NNLITE,
     }
     return {**values, **_digits(report)}
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from benchmarks.breakdown import Memory
 from benchmarks.contenders import BASELINES, CONTENDERS, NNLITE, PLAIN
-from benchmarks.goals import GOALS, MEMORY_LIMIT, Verdict, evaluate
+from benchmarks.goals import GOALS, MEMORY_GOAL, MEMORY_LIMIT, Verdict, evaluate
 from benchmarks.results import Report, StepResult, relative_range
 
 Table = tuple[Sequence[str], Sequence[Sequence[str]]]
@@ -124,12 +124,26 @@ def goals_table(report: Report) -> Table:
                 v.dtype: _verdict_cell(v) for v in verdicts if v.goal == goal and v.size == size
             }
             rows.append((goal.text, size, cells["float64"], cells["float32"]))
+    status = memory_status(report.memory)
+    memory = "not measured" if status is None else f"{status[0]:.3f}x: {status[1]}"
+    rows.append((MEMORY_GOAL, "large", memory, "not measured"))
     return header, rows
 
 
+def memory_status(memory: dict[str, Memory]) -> tuple[float, str] | None:
+    """nnlite's peak over the plain step's, and "met" or "missed"; None when not measured."""
+    if NNLITE not in memory or PLAIN not in memory:
+        return None
+    ratio = memory[NNLITE].peak / memory[PLAIN].peak
+    return ratio, "met" if ratio <= MEMORY_LIMIT else "missed"
+
+
 def goal_counts(report: Report) -> tuple[int, int, int]:
-    """Of the goals measured (each at each size and dtype): met, undecided, and missed."""
+    """Of the goals measured (each at each size and dtype, and memory): met, undecided, missed."""
     statuses = [verdict.status for verdict in evaluate(report)]
+    memory = memory_status(report.memory)
+    if memory is not None:
+        statuses.append(memory[1])
     return statuses.count("met"), statuses.count("undecided"), statuses.count("missed")
 
 
@@ -151,11 +165,10 @@ def memory_table(memory: dict[str, Memory]) -> Table:
 
 def memory_ratio(memory: dict[str, Memory]) -> str:
     """nnlite's peak over the plain step's, against the limit."""
-    if NNLITE not in memory or PLAIN not in memory:
+    status = memory_status(memory)
+    if status is None:
         return "not measured"
-    ratio = memory[NNLITE].peak / memory[PLAIN].peak
-    verdict = "met" if ratio <= MEMORY_LIMIT else "missed"
-    return f"{ratio:.3f}x (goal: at most {MEMORY_LIMIT:g}x): {verdict}"
+    return f"{status[0]:.3f}x (goal: at most {MEMORY_LIMIT:g}x): {status[1]}"
 
 
 def phases_table(phases: dict[str, float]) -> Table:
