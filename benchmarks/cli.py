@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.page import COMMAND, FIGURE, PAGE, plot_growth, render_page
+from benchmarks.page import COMMAND, FIGURE, PAGE, RESULTS, plot_growth, render_page
 from benchmarks.problem import SIZES
 from benchmarks.report import print_report
 from benchmarks.results import Report
@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     result.add_argument(
         "--write-docs",
         action="store_true",
-        help=f"rewrite {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)} (the full run)",
+        help=f"rewrite {PAGE.relative_to(ROOT)}, its figure and {RESULTS.relative_to(ROOT)}",
     )
     result.add_argument("--job", help=argparse.SUPPRESS)  # one job, in a process of its own
     result.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -124,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.save(args.save)
     print_report(report)
     if args.write_docs:
+        report.save(RESULTS)
         plot_growth(report, FIGURE)
         PAGE.write_text(render_page(report, FIGURE.relative_to(PAGE.parent).as_posix()))
-        print(f"\nwrote {PAGE.relative_to(ROOT)} and {FIGURE.relative_to(ROOT)}")
+        written = ", ".join(str(path.relative_to(ROOT)) for path in (PAGE, FIGURE, RESULTS))
+        print(f"\nwrote {written}")
     return 0

@@ -47,6 +47,8 @@ from nnlite.cli import DEFAULTS
 TEMPLATE = Path(__file__).resolve().parent / "page.md.in"
 PAGE = ROOT / "docs" / "performance.md"
 FIGURE = ROOT / "docs" / "images" / "benchmark-growth.png"
+RESULTS = ROOT / "benchmarks" / "last-run.json"
+"""The measurements the page was written from, so that it can be written again without a run."""
 COMMAND = "python -m benchmarks --write-docs"
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
