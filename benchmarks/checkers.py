@@ -3,9 +3,9 @@
 Run it from a checkout, with nnlite, torch (``pip install ".[torch]"``) and, for the JAX columns,
 jax (``pip install ".[jax]"``) installed::
 
-    python benchmarks/checkers.py                  # every case: print the table
-    python benchmarks/checkers.py --cases a,b      # only the cases named
-    python benchmarks/checkers.py --write-docs     # every case, then rewrite the table in
+    python -m benchmarks.checkers                  # every case: print the table
+    python -m benchmarks.checkers --cases a,b      # only the cases named
+    python -m benchmarks.checkers --write-docs     # every case, then rewrite the table in
                                                    # docs/testing.md (between its markers)
 
 The corpus (``benchmarks/checker_corpus.py``) has hand-written backward passes with realistic bugs
@@ -41,13 +41,12 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from checker_corpus import CASES, Case, custom_vjp, torch_function
+from benchmarks.checker_corpus import CASES, Case, custom_vjp, torch_function
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_PAGE = ROOT / "docs" / "testing.md"
-COMMAND = "python benchmarks/checkers.py"
-START = "<!-- checkers-table: written by python benchmarks/checkers.py --write-docs -->"
+COMMAND = "python -m benchmarks.checkers"
+START = "<!-- checkers-table: written by python -m benchmarks.checkers --write-docs -->"
 END = "<!-- checkers-table: end -->"
 SEED = 0
 

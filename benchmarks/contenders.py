@@ -12,6 +12,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ import numpy as np
 import nnlite as nl
 from benchmarks.handwritten import Step, plain_step, tuned_step
 from benchmarks.problem import LR, Problem, nnlite_model
+from nnlite.training import _LastFinite
 
 
 def nnlite_step(problem: Problem, lr: float = LR) -> Step:
@@ -34,16 +36,21 @@ def nnlite_step(problem: Problem, lr: float = LR) -> Step:
     loss = nl.MSELoss()
     parameters = model.parameters()
     optimizer = nl.optim.SGD(parameters, lr=lr)
+    last_finite = _LastFinite(model)  # fit's guard: the weights before each update are kept
+    step = epoch = batch = 0  # where fit would say the loss diverged (it never does here)
 
-    def step() -> float:
+    def one_step() -> float:
         for parameter in parameters:
             parameter.zero_grad()
         value = loss(model(X), Y)
+        if not math.isfinite(value):  # before the update: these weights are kept
+            raise last_finite.diverged(value, step, epoch, batch)
         model.backward_parameters(loss.backward())
+        last_finite.keep()
         optimizer.step()
         return value
 
-    return step
+    return one_step
 
 
 def import_torch() -> Any:

@@ -181,7 +181,7 @@ def test_nnlite_step_makes_the_calls_fit_makes_for_each_batch() -> None:
     inner = next(
         node
         for node in ast.walk(_function(contenders.nnlite_step))
-        if isinstance(node, ast.FunctionDef) and node.name == "step"
+        if isinstance(node, ast.FunctionDef) and node.name == "one_step"
     )
     assert isinstance(inner.body[-1], ast.Return)
     expected = [ast.dump(statement) for statement in inner.body[:-1]]

@@ -1,4 +1,4 @@
-"""benchmarks/checkers.py: the table in docs/testing.md is what the script measures.
+"""python -m benchmarks.checkers: the table in docs/testing.md is what the script measures.
 
 Without torch: the page's table lists every case of the corpus, its totals are its rows counted,
 and it shows what the page claims (nnlite catches strictly more than gradcheck, with no false
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -31,14 +30,8 @@ SUBSET = [
 
 @pytest.fixture(scope="module")
 def checkers() -> ModuleType:
-    """The benchmark script, imported by path (benchmarks/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("nnlite_checkers_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The benchmark script, python -m benchmarks.checkers."""
+    return importlib.import_module("benchmarks.checkers")
 
 
 def _block(checkers: ModuleType) -> str:
