@@ -82,10 +82,3 @@ def check_rows(owner: object, x: FloatArray, role: str = "input") -> None:
     """Require x to be a batch of rows: shape (N, d), any d."""
     if x.ndim != 2:
         raise ShapeError(f"{label(owner)} expects {role} of shape (N, d), got {x.shape}")
-
-
-def positive_int(owner: str, name: str, value: object) -> int:
-    """``value`` as an int >= 1 (bools refused), or a ValueError naming the owner and argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{owner} expects {name} to be a positive int, got {value!r}")
-    return int(value)

@@ -23,6 +23,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from nnlite._constraints import AnyOf, Boolean, Integer, Real
 from nnlite._validation import as_float_array, check_rows, describe
 from nnlite.errors import MissingExtraError, ShapeError
 from nnlite.typing import FloatArray, RngLike
@@ -86,8 +87,8 @@ def two_moons(
         ((100, 2), (100, 1), 50)
     """
     name = "two_moons"
-    n_samples = _check_count(name, "n_samples", n_samples, 2)
-    noise = _check_noise(name, noise)
+    n_samples = Integer(low=2).check(name, "n_samples", n_samples)
+    noise = Real(low=0).check(name, "noise", noise)
     n_upper, n_lower = _class_sizes(n_samples, 2)
     upper = np.linspace(0.0, np.pi, n_upper)
     lower = np.linspace(0.0, np.pi, n_lower)
@@ -133,11 +134,9 @@ def circles(
         (0.3, 1.0)
     """
     name = "circles"
-    n_samples = _check_count(name, "n_samples", n_samples, 2)
-    noise = _check_noise(name, noise)
-    factor = _check_real(name, "factor", factor)
-    if not 0.0 <= factor < 1.0:
-        raise ValueError(f"{name}: factor must be a number with 0 <= factor < 1, got {factor!r}")
+    n_samples = Integer(low=2).check(name, "n_samples", n_samples)
+    noise = Real(low=0).check(name, "noise", noise)
+    factor = Real(low=0, high=1, closed="left").check(name, "factor", factor)
     n_outer, n_inner = _class_sizes(n_samples, 2)
     outer = np.linspace(0.0, 2.0 * np.pi, n_outer, endpoint=False)
     inner = np.linspace(0.0, 2.0 * np.pi, n_inner, endpoint=False)
@@ -185,9 +184,9 @@ def spirals(
         ((300, 2), (300, 3), [100.0, 100.0, 100.0])
     """
     name = "spirals"
-    n_classes = _check_count(name, "n_classes", n_classes, 2)
-    n_samples = _check_count(name, "n_samples", n_samples, n_classes, "n_classes")
-    noise = _check_noise(name, noise)
+    n_classes = Integer(low=2).check(name, "n_classes", n_classes)
+    n_samples = Integer(low=n_classes).check(name, "n_samples", n_samples)
+    noise = Real(low=0).check(name, "noise", noise)
     generator = np.random.default_rng(rng)
     sizes = _class_sizes(n_samples, n_classes)
     radius = np.concatenate([np.arange(1, size + 1) / size for size in sizes])
@@ -272,7 +271,7 @@ def one_hot(labels: ArrayLike, n_classes: int | None = None) -> Float64Array:
             raise ValueError(f"{name}: cannot infer n_classes from no labels; pass n_classes")
         n_classes = max(int(array.max()) + 1, 2)
     else:
-        n_classes = _check_count(name, "n_classes", n_classes, 2)
+        n_classes = Integer(low=2).check(name, "n_classes", n_classes)
         _first_bad(name, array, array >= n_classes, f"< n_classes={n_classes}")
     result = np.zeros((array.size, n_classes))
     result[np.arange(array.size), array.astype(np.int64)] = 1.0
@@ -375,11 +374,7 @@ def train_test_split(
             f"{name} expects X and Y with the same number of rows, got X of shape {x.shape} "
             f"and Y of shape {y.shape}"
         )
-    if not isinstance(stratify, (bool, np.bool_)):
-        raise TypeError(
-            f"{name}: stratify must be True or False (the classes are read from Y), "
-            f"got {describe(stratify)}"
-        )
+    stratify = Boolean().check(name, "stratify", stratify)
     n_rows = x.shape[0]
     n_test = _test_count(name, test_size, n_rows)
     generator = np.random.default_rng(rng)
@@ -413,20 +408,14 @@ def _test_count(name: str, test_size: object, n_rows: int) -> int:
     """The number of test rows ``test_size`` asks for, checked to leave both parts non-empty."""
     if n_rows < 2:
         raise ValueError(f"{name} needs at least 2 rows for a train and a test part, got {n_rows}")
-    if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, (bool, np.bool_)):
-        if not 1 <= test_size <= n_rows - 1:
-            raise ValueError(
-                f"{name}: test_size as a row count must be in 1..{n_rows - 1} for {n_rows} rows, "
-                f"got {test_size}"
-            )
-        return int(test_size)
-    fraction = _check_real(name, "test_size", test_size, "a fraction in (0, 1) or an int count")
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"{name}: test_size as a fraction must be in (0, 1), got {fraction!r}")
-    n_test = math.floor(fraction * n_rows + 0.5)
+    count, fraction = Integer(low=1, high=n_rows - 1), Real(low=0, high=1, closed="neither")
+    size: int | float = AnyOf(count, fraction).check(name, "test_size", test_size)
+    if isinstance(size, int):  # a row count
+        return size
+    n_test = math.floor(size * n_rows + 0.5)
     if not 1 <= n_test <= n_rows - 1:
         raise ValueError(
-            f"{name}: test_size={fraction!r} of {n_rows} rows gives {n_test} test rows, leaving a "
+            f"{name}: test_size={size!r} of {n_rows} rows gives {n_test} test rows, leaving a "
             "part empty; pass a test_size that leaves at least one row in each part"
         )
     return n_test
@@ -489,33 +478,3 @@ def _first_bad(name: str, array: NDArray[Any], bad: NDArray[np.bool_], allowed: 
         raise ValueError(
             f"{name}: every label must be {allowed}, got {array[index].item()!r} at index {index}"
         )
-
-
-def _check_count(
-    name: str, argument: str, value: object, minimum: int, minimum_name: str | None = None
-) -> int:
-    """value as an int >= minimum, or a TypeError / ValueError naming the function and argument."""
-    bound = f"{minimum_name}={minimum}" if minimum_name else str(minimum)
-    allowed = f"{argument} must be an integer >= {bound}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: {allowed}, got {describe(value)} ({value!r})")
-    if value < minimum:
-        raise ValueError(f"{name}: {allowed}, got {value}")
-    return int(value)
-
-
-def _check_real(name: str, argument: str, value: object, allowed: str = "a real number") -> float:
-    """value as a float, or a TypeError naming the function and argument."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name}: {argument} must be {allowed}, got {describe(value)} ({value!r})")
-    return float(value)
-
-
-def _check_noise(name: str, noise: object) -> float:
-    """noise as a finite float >= 0."""
-    value = _check_real(name, "noise", noise)
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ValueError(f"{name}: noise must be a finite number >= 0, got {value!r}")
-    return value

@@ -506,7 +506,7 @@ def test_an_unsupported_torch_module_is_named_with_where_it_is() -> None:
         (skip_init(type("MyLinear", (torch.nn.Linear,), {})), r"MyLinear\(.*\) has no nnlite"),
         (torch.nn.MSELoss(), r"MSELoss\(\) has no nnlite"),  # a mean, not nnlite's 1/(2N) sum
         (skip_init(torch.nn.Linear, dtype=torch.float16), "has torch.float16 parameters"),
-        (torch.nn.LeakyReLU(-0.5), "negative_slope to be a finite number >= 0"),
+        (torch.nn.LeakyReLU(-0.5), "negative_slope must be a finite number >= 0"),
     ],
     ids=["subclass", "torch MSELoss", "float16", "negative slope"],
 )

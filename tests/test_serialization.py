@@ -491,7 +491,7 @@ def nested(depth: int) -> dict[str, Any]:
         ),
         (
             {"class": "Linear", "config": {"in_features": 0, "out_features": 2}},
-            r"Linear\(\*\*.*\) failed: ValueError: Linear expects in_features",
+            r"Linear\(\*\*.*\) failed: ArgumentValueError: Linear: in_features must be an int >= 1",
         ),
         (
             {"class": "Linear", "config": {"in_features": 2, "out_features": 2, "act": "relu"}},

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from nnlite._constraints import Real
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
 
@@ -131,7 +131,8 @@ class LeakyReLU(Layer):
         x: any shape -> y: the same shape.
 
     Raises:
-        ValueError: negative_slope is not a finite real number >= 0.
+        ArgumentValueError: (a ValueError) negative_slope is a number below 0 or not finite.
+        ArgumentTypeError: (a TypeError) negative_slope is not a real number.
 
     Examples:
         >>> nl.LeakyReLU(0.1)(np.array([[-2.0, 0.0, 3.0]]))
@@ -140,18 +141,9 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        if (
-            isinstance(negative_slope, bool)
-            or not isinstance(negative_slope, (int, float, np.integer, np.floating))
-            or not math.isfinite(negative_slope)
-            or negative_slope < 0
-        ):
-            raise ValueError(
-                f"LeakyReLU expects negative_slope to be a finite number >= 0, "
-                f"got {negative_slope!r}"
-            )
-        # A Python float: a numpy float64 scalar would turn float32 arrays into float64.
-        self.negative_slope = float(negative_slope)
+        # Checked and made a Python float: a numpy float64 scalar would turn float32 arrays into
+        # float64.
+        self.negative_slope = Real(low=0).check("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = max(x, 0) + negative_slope * min(x, 0)."""

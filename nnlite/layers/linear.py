@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nnlite._validation import check_features, positive_int
+from nnlite._constraints import FloatDtype, Integer
+from nnlite._validation import check_features
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.typing import FloatArray, RngLike
@@ -37,7 +38,8 @@ class Linear(Layer):
         bias: Parameter of shape (out_features,), same init, or None when ``bias=False``.
 
     Raises:
-        ValueError: a width is not a positive int. TypeError: dtype is not float32 or float64.
+        ArgumentValueError: (a ValueError) a width is an int below 1. ArgumentTypeError: (a
+            TypeError) a width is not an int, or dtype is not float32 or float64.
         ShapeError: (at forward) x is not (N, in_features).
 
     Examples:
@@ -56,9 +58,9 @@ class Linear(Layer):
         dtype: DTypeLike = np.float64,
     ) -> None:
         super().__init__()
-        self.in_features = positive_int("Linear", "in_features", in_features)
-        self.out_features = positive_int("Linear", "out_features", out_features)
-        self.dtype = _float_dtype(dtype)
+        self.in_features = Integer(low=1).check("Linear", "in_features", in_features)
+        self.out_features = Integer(low=1).check("Linear", "out_features", out_features)
+        self.dtype = FloatDtype().check("Linear", "dtype", dtype)
         generator = np.random.default_rng(rng)
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(
@@ -124,14 +126,3 @@ class Linear(Layer):
         if self.dtype != np.float64:
             text += f", dtype={self.dtype}"
         return text
-
-
-def _float_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    # (checked with `is None` first: np.dtype(None) is float64, so None == float64 dtype is True)
-    if resolved is None or resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"Linear expects dtype float32 or float64, got {dtype!r}")
-    return resolved  # type: ignore[return-value]
