@@ -6,40 +6,31 @@ gradient do not grow with the batch size.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nnlite._boundary import Checked
 from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError, StateError
 from nnlite.layers.activations import sigmoid
 from nnlite.typing import FloatArray
 
-_Method = TypeVar("_Method", bound=Callable[..., Any])
 
-
-class Loss:
-    """Base class of every loss: ``loss(prediction, target) -> float``, ``backward() -> dL/dy_hat``.
+class Loss(Checked):
+    """Base of every loss: ``loss(prediction, target) -> float``, ``backward() -> dL/dprediction``.
 
     A subclass writes ``forward(prediction, target) -> float`` (caching what backward needs) and
     ``backward() -> grad_prediction``. As with :class:`~nnlite.Layer`, the base class wraps both
-    with the boundary checks: prediction and target are converted by the dtype rule and the target
-    is then cast to the prediction's dtype (so a float32 model's loss gradient stays float32); the
-    prediction must have at least one row; backward before forward is a StateError; backward must
-    return a gradient of the prediction's shape.
+    with the boundary checks (the mechanism is :mod:`nnlite._boundary`): prediction and target are
+    converted by the dtype rule and the target is then cast to the prediction's dtype (so a
+    float32 model's loss gradient stays float32); the prediction must have at least one row;
+    backward before forward is a StateError; backward must return a gradient of the prediction's
+    shape.
     """
 
     _prediction_shape: tuple[int, ...] | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "forward" in vars(cls):
-            cls.forward = _checked_forward(vars(cls)["forward"])  # type: ignore[method-assign]
-        if "backward" in vars(cls):
-            cls.backward = _checked_backward(vars(cls)["backward"])  # type: ignore[method-assign]
 
     def forward(self, prediction: FloatArray, target: FloatArray) -> float:
         """L(prediction, target); cache what backward needs. Subclasses implement this."""
@@ -63,41 +54,46 @@ class Loss:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
-def _checked_forward(forward: _Method) -> _Method:
-    @functools.wraps(forward)
-    def checked(self: Loss, prediction: Any, target: Any) -> float:
-        prediction = as_float_array(prediction, self, "prediction")
-        target = as_float_array(target, self, "target")
-        if target.dtype != prediction.dtype:
-            target = target.astype(prediction.dtype)
-        self._prediction_shape = None
-        if prediction.ndim == 0 or prediction.shape[0] == 0:
-            raise ShapeError(
-                f"{label(self)} expects a prediction of shape (N, ...) with N >= 1 rows, "
-                f"got {prediction.shape}"
-            )
-        value = float(forward(self, prediction, target))
-        self._prediction_shape = prediction.shape
-        return value
-
-    return checked  # type: ignore[return-value]
+# The boundary checks (nnlite._boundary wraps them around the methods a subclass writes).
 
 
-def _checked_backward(backward: _Method) -> _Method:
-    @functools.wraps(backward)
-    def checked(self: Loss) -> FloatArray:
-        if self._prediction_shape is None:
-            raise StateError(f"{label(self)}.backward() was called before the loss was computed")
-        grad = backward(self)
-        if not isinstance(grad, np.ndarray) or grad.shape != self._prediction_shape:
-            got = grad.shape if isinstance(grad, np.ndarray) else type(grad).__name__
-            raise ShapeError(
-                f"{label(self)}.backward must return a gradient of the prediction's shape "
-                f"{self._prediction_shape}, returned {got}"
-            )
-        return grad
+def _forward_checks(
+    loss: Loss,
+    forward: Callable[[Loss, FloatArray, FloatArray], float],
+    prediction: object,
+    target: object,
+) -> float:
+    """forward's: both by the dtype rule, the target in the prediction's dtype, N >= 1 rows."""
+    prediction = as_float_array(prediction, loss, "prediction")
+    target = as_float_array(target, loss, "target")
+    if target.dtype != prediction.dtype:
+        target = target.astype(prediction.dtype)
+    loss._prediction_shape = None
+    if prediction.ndim == 0 or prediction.shape[0] == 0:
+        raise ShapeError(
+            f"{label(loss)} expects a prediction of shape (N, ...) with N >= 1 rows, "
+            f"got {prediction.shape}"
+        )
+    value = float(forward(loss, prediction, target))
+    loss._prediction_shape = prediction.shape
+    return value
 
-    return checked  # type: ignore[return-value]
+
+def _backward_checks(loss: Loss, backward: Callable[[Loss], FloatArray]) -> FloatArray:
+    """backward's: a forward ran, and the gradient has the prediction's shape."""
+    if loss._prediction_shape is None:
+        raise StateError(f"{label(loss)}.backward() was called before the loss was computed")
+    grad = backward(loss)
+    if not isinstance(grad, np.ndarray) or grad.shape != loss._prediction_shape:
+        got = grad.shape if isinstance(grad, np.ndarray) else type(grad).__name__
+        raise ShapeError(
+            f"{label(loss)}.backward must return a gradient of the prediction's shape "
+            f"{loss._prediction_shape}, returned {got}"
+        )
+    return grad
+
+
+Loss._boundary_checks = {"forward": _forward_checks, "backward": _backward_checks}
 
 
 class MSELoss(Loss):
