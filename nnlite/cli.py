@@ -22,6 +22,7 @@ from typing import NoReturn
 import numpy as np
 
 from nnlite import datasets
+from nnlite._architecture import input_width
 from nnlite._constraints import Constraint, Integer, Real
 from nnlite._validation import label
 from nnlite.errors import MissingExtraError, NnliteError
@@ -219,23 +220,13 @@ def _data(
 
 
 def _input_width(model: Layer) -> int:
-    """The input width of a model that starts with a Linear, after any BiasAppend layers."""
-    appended = 0
-    for layer in _flat_layers(model):
-        if isinstance(layer, BiasAppend):
-            appended += 1
-            continue
-        width = getattr(layer, "in_features", None)
-        if isinstance(width, int) and width > appended:
-            return width - appended
-        break
-    raise NnliteError(f"cannot tell the input width of the model {label(model)}: pass --features N")
-
-
-def _flat_layers(model: Layer) -> list[Layer]:
-    if isinstance(model, Sequential):
-        return [inner for layer in model for inner in _flat_layers(layer)]
-    return [model]
+    """The input width the model's layers require (see nnlite._architecture.input_width)."""
+    width = input_width(model)
+    if width is None:
+        raise NnliteError(
+            f"cannot tell the input width of the model {label(model)}: pass --features N"
+        )
+    return width
 
 
 def _plot(history: History, path: str, *, title: str) -> None:

@@ -7,11 +7,13 @@ gradient do not grow with the batch size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite._boundary import Checked
+from nnlite._kinds import LossKind, TorchFormula, register
 from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError, StateError
 from nnlite.layers.activations import sigmoid
@@ -320,3 +322,45 @@ class SoftmaxCrossEntropyLoss(Loss):
             self.softmax * (target_sum - self.target) - self.target * self.one_minus_softmax
         ) / n
         return grad
+
+
+# --- What the rest of nnlite knows of the losses (nnlite._kinds): their formulas in torch, from
+# which nnlite.interop makes the modules nnlite.interop.MSELoss, ... They keep nnlite's averaging
+# over rows, which is not torch's own losses' mean. torch is handed in, never imported here.
+
+
+def _mse_in_torch(torch: Any, prediction: Any, target: Any) -> Any:
+    """1/(2N) sum (target - prediction)^2: not ``torch.nn.MSELoss``, the mean without the 1/2."""
+    return ((target - prediction) ** 2).sum() / (2 * prediction.shape[0])
+
+
+def _bce_in_torch(torch: Any, prediction: Any, target: Any) -> Any:
+    """The clamped binary cross-entropy, as BCELoss (torch's own clamps the log at -100)."""
+    eps = torch.finfo(prediction.dtype).eps
+    p = prediction.clamp(eps, 1 - eps)  # its gradient is 0 where the clamp is active
+    log_likelihood = target * torch.log(p) + (1 - target) * torch.log1p(-p)
+    return -log_likelihood.sum() / prediction.shape[0]
+
+
+def _bce_with_logits_in_torch(torch: Any, prediction: Any, target: Any) -> Any:
+    """With ``logsigmoid``, whose terms are all >= 0 and whose derivative is exact at 0."""
+    log_sigmoid = torch.nn.functional.logsigmoid
+    log_likelihood = target * log_sigmoid(prediction) + (1 - target) * log_sigmoid(-prediction)
+    return -log_likelihood.sum() / prediction.shape[0]
+
+
+def _softmax_cross_entropy_in_torch(torch: Any, prediction: Any, target: Any) -> Any:
+    """With ``log_softmax``; the target is one distribution per row, not class indices."""
+    if prediction.ndim != 2 or prediction.shape[1] == 0:
+        raise ValueError(
+            f"SoftmaxCrossEntropyLoss expects prediction of shape (N, C), got "
+            f"{tuple(prediction.shape)}"
+        )
+    log_softmax = torch.nn.functional.log_softmax(prediction, dim=1)
+    return -(target * log_softmax).sum() / prediction.shape[0]
+
+
+register(LossKind(MSELoss, torch=TorchFormula(_mse_in_torch)))
+register(LossKind(BCELoss, torch=TorchFormula(_bce_in_torch)))
+register(LossKind(BCEWithLogitsLoss, torch=TorchFormula(_bce_with_logits_in_torch)))
+register(LossKind(SoftmaxCrossEntropyLoss, torch=TorchFormula(_softmax_cross_entropy_in_torch)))

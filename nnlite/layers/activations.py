@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnlite._constraints import Real
+from nnlite._kinds import LayerKind, OnnxConverter, TorchConversion, register
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 
 def sigmoid(h: FloatArray) -> FloatArray:
@@ -187,3 +191,44 @@ class Identity(Layer):
     def backward(self, grad_y: FloatArray) -> FloatArray:
         """dL/dx = dL/dy: the derivative of y = x is 1."""
         return grad_y
+
+
+# --- What the rest of nnlite knows of these layers (nnlite._kinds): saving, the command, the
+# tests, and PyTorch and ONNX. Each is its torch.nn namesake and one ONNX op of its input, except
+# LeakyReLU in a float64 ONNX graph.
+
+
+def _leaky_relu_to_onnx(graph: OnnxGraph, layer: LeakyReLU, x: str) -> str:
+    """``LeakyRelu(alpha=negative_slope)``, or where float32 cannot hold the slope exactly in a
+    float64 graph, ``Relu(x) + slope * (x - Relu(x))`` with a float64 slope."""
+    slope = layer.negative_slope
+    if graph.dtype == np.float32 or float(np.float32(slope)) == slope:
+        return graph.node("LeakyRelu", [x], alpha=slope)
+    # LeakyRelu's alpha is a float32 attribute: a slope such as 0.1 would be rounded to float32,
+    # an error of 1.5e-8. So in float64, nnlite's own formula with a double:
+    # max(x, 0) + slope * min(x, 0), min(x, 0) being x - max(x, 0), exactly.
+    positive = graph.node("Relu", [x])
+    negative = graph.node("Sub", [x, positive])
+    scaled = graph.node("Mul", [negative, graph.constant("slope", np.array(slope, graph.dtype))])
+    return graph.node("Add", [positive, scaled])
+
+
+def _elementwise(
+    cls: type[Layer], torch_name: str, onnx: OnnxConverter, *arguments: str
+) -> LayerKind:
+    """The kind of an elementwise layer whose counterpart is ``torch.nn.<torch_name>``, the two
+    sharing the constructor ``arguments``."""
+    return LayerKind(
+        cls,
+        example=lambda n: cls(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: getattr(torch.nn, torch_name), arguments=arguments),
+        onnx=onnx,
+    )
+
+
+register(_elementwise(Sigmoid, "Sigmoid", "Sigmoid"))
+register(_elementwise(Tanh, "Tanh", "Tanh"))
+register(_elementwise(ReLU, "ReLU", "Relu"))
+register(_elementwise(LeakyReLU, "LeakyReLU", _leaky_relu_to_onnx, "negative_slope"))
+register(_elementwise(Identity, "Identity", "Identity"))

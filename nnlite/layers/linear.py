@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from nnlite._constraints import FloatDtype, Integer
+from nnlite._kinds import LayerKind, TorchConversion, register
 from nnlite._validation import check_features
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.typing import FloatArray, RngLike
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 
 class Linear(Layer):
@@ -126,3 +130,63 @@ class Linear(Layer):
         if self.dtype != np.float64:
             text += f", dtype={self.dtype}"
         return text
+
+
+# --- What the rest of nnlite knows of Linear (nnlite._kinds): saving, the command, the tests, and
+# PyTorch and ONNX. torch is handed to the converters, never imported here.
+
+
+def _to_torch(torch: Any, layer: Linear) -> Any:
+    """``torch.nn.Linear`` with weight W^T, of shape (out, in), and the same bias and dtype."""
+    module = torch.nn.utils.skip_init(  # no random init: every value is overwritten
+        torch.nn.Linear,
+        layer.in_features,
+        layer.out_features,
+        bias=layer.bias is not None,
+        dtype=getattr(torch, str(layer.dtype)),
+    )
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(layer.weight.data.T))  # (in, out) -> (out, in)
+        if layer.bias is not None:
+            module.bias.copy_(torch.from_numpy(layer.bias.data))
+    return module
+
+
+def _from_torch(torch: Any, module: Any) -> Linear:
+    """The Linear of a ``torch.nn.Linear``: its weight transposed back to (in, out)."""
+    dtypes = {torch.float32: np.float32, torch.float64: np.float64}
+    if module.weight.dtype not in dtypes:
+        raise TypeError(f"its parameters are {module.weight.dtype}, not float32 or float64")
+    layer = Linear(
+        module.in_features,
+        module.out_features,
+        bias=module.bias is not None,
+        rng=0,  # overwritten below; a fixed seed avoids drawing fresh entropy
+        dtype=dtypes[module.weight.dtype],
+    )
+    layer.weight.data[...] = module.weight.detach().cpu().numpy().T  # (out, in) -> (in, out)
+    if layer.bias is not None:
+        layer.bias.data[...] = module.bias.detach().cpu().numpy()
+    return layer
+
+
+def _to_onnx(graph: OnnxGraph, layer: Linear, x: str) -> str:
+    """``MatMul(x, W)``, W in nnlite's (in, out) layout, then ``Add(., b)`` with a bias."""
+    y = graph.node("MatMul", [x, graph.constant("weight", layer.weight.data)])
+    if layer.bias is not None:
+        y = graph.node("Add", [y, graph.constant("bias", layer.bias.data)])
+    return y
+
+
+register(
+    LayerKind(
+        Linear,
+        example=lambda n: Linear(n, 3, rng=n),
+        input_width=lambda layer: layer.in_features,
+        output_width=lambda layer, width: layer.out_features,
+        torch=TorchConversion(
+            lambda torch: torch.nn.Linear, to_torch=_to_torch, from_torch=_from_torch
+        ),
+        onnx=_to_onnx,
+    )
+)
