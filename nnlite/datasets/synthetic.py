@@ -65,16 +65,12 @@ def two_moons(
     n_upper, n_lower = _class_sizes(n_samples, 2)
     upper = np.linspace(0.0, np.pi, n_upper)
     lower = np.linspace(0.0, np.pi, n_lower)
-    points = np.concatenate(
-        [
-            np.column_stack([np.cos(upper), np.sin(upper)]),  # centre (0, 0), upper half
-            np.column_stack([1.0 - np.cos(lower), 0.5 - np.sin(lower)]),  # centre (1, 0.5), lower
-        ]
+    return _two_classes(
+        np.column_stack([np.cos(upper), np.sin(upper)]),  # centre (0, 0), upper half
+        np.column_stack([1.0 - np.cos(lower), 0.5 - np.sin(lower)]),  # centre (1, 0.5), lower
+        noise,
+        rng,
     )
-    labels = np.repeat(np.arange(2), [n_upper, n_lower])
-    generator = np.random.default_rng(rng)
-    points += generator.normal(scale=noise, size=points.shape)
-    return _shuffled(points, labels, 2, generator)
 
 
 def circles(
@@ -113,16 +109,12 @@ def circles(
     n_outer, n_inner = _class_sizes(n_samples, 2)
     outer = np.linspace(0.0, 2.0 * np.pi, n_outer, endpoint=False)
     inner = np.linspace(0.0, 2.0 * np.pi, n_inner, endpoint=False)
-    points = np.concatenate(
-        [
-            np.column_stack([np.cos(outer), np.sin(outer)]),
-            factor * np.column_stack([np.cos(inner), np.sin(inner)]),
-        ]
+    return _two_classes(
+        np.column_stack([np.cos(outer), np.sin(outer)]),
+        factor * np.column_stack([np.cos(inner), np.sin(inner)]),
+        noise,
+        rng,
     )
-    labels = np.repeat(np.arange(2), [n_outer, n_inner])
-    generator = np.random.default_rng(rng)
-    points += generator.normal(scale=noise, size=points.shape)
-    return _shuffled(points, labels, 2, generator)
 
 
 def spirals(
@@ -175,6 +167,18 @@ def _class_sizes(n_samples: int, n_classes: int) -> list[int]:
     more (for two classes this is scikit-learn's ``N // 2`` for class 0)."""
     base, extra = divmod(n_samples, n_classes)
     return [base + (k >= n_classes - extra) for k in range(n_classes)]
+
+
+def _two_classes(
+    first: Float64Array, second: Float64Array, noise: float, rng: RngLike
+) -> tuple[Float64Array, Float64Array]:
+    """Class 0's points then class 1's, Gaussian noise of standard deviation ``noise`` added to
+    every coordinate, the rows shuffled."""
+    points = np.concatenate([first, second])
+    labels = np.repeat(np.arange(2), [len(first), len(second)])
+    generator = np.random.default_rng(rng)
+    points += generator.normal(scale=noise, size=points.shape)
+    return _shuffled(points, labels, 2, generator)
 
 
 def _shuffled(
