@@ -287,6 +287,15 @@ def test_a_loss_calling_super_forward_is_checked_once_at_its_own_boundary() -> N
 
 
 def test_the_wrapped_methods_take_their_arguments_by_name_and_refuse_wrong_calls() -> None:
+    """The names are the contract's (x, grad_y, prediction, target), whatever a subclass calls
+    them: a layer whose forward names its input ``method`` works as any other."""
+
+    class Named(nl.Identity):
+        def forward(self, method: nl.FloatArray) -> nl.FloatArray:
+            return method
+
+    named = Named().forward(x=np.ones((1, 2)))  # type: ignore[call-arg]
+    np.testing.assert_array_equal(named, np.ones((1, 2)))
     layer = nl.Sigmoid()
     np.testing.assert_array_equal(layer.forward(x=np.zeros((1, 2))), [[0.5, 0.5]])
     np.testing.assert_array_equal(layer.backward(grad_y=np.ones((1, 2))), [[0.25, 0.25]])
