@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+from nnlite.layer import Layer
 
 if TYPE_CHECKING:
-    from nnlite.layer import Layer
     from nnlite.losses import Loss
 
 
@@ -133,11 +134,13 @@ class LossKind:
         return self.loss.__name__
 
 
+_Kind = TypeVar("_Kind", LayerKind, LossKind)
+
 _LAYERS: dict[type[Layer], LayerKind] = {}
 _LOSSES: dict[type[Loss], LossKind] = {}
 
 
-def register(kind: LayerKind | LossKind) -> LayerKind | LossKind:
+def register(kind: _Kind) -> _Kind:
     """Add ``kind`` to the registry, so that nnlite knows it as it knows its own; return it.
 
     A registered layer kind loads with :func:`nnlite.load` without ``custom_layers``, gives
@@ -147,10 +150,23 @@ def register(kind: LayerKind | LossKind) -> LayerKind | LossKind:
     Raises:
         ValueError: its class, or another class of its name, is registered already (a file
             records layers by class name, so two kinds may not share one).
-        TypeError: ``kind`` is neither a LayerKind nor a LossKind.
+        TypeError: ``kind`` is neither a LayerKind nor a LossKind, or not of a Layer (a Loss)
+            subclass.
     """
     if not isinstance(kind, (LayerKind, LossKind)):
         raise TypeError(f"register expects a LayerKind or a LossKind, got {kind!r}")
+    cls: type[Any]
+    base: type[Any]
+    if isinstance(kind, LayerKind):
+        cls, base = kind.layer, Layer
+    else:
+        from nnlite.losses import Loss  # here, not above: nnlite.losses registers through this
+
+        cls, base = kind.loss, Loss
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(
+            f"register: a {type(kind).__name__} describes a {base.__name__} class, got {cls!r}"
+        )
     taken = {registered.name for registered in all_kinds()}
     if kind.name in taken or kind.name == "Sequential":
         raise ValueError(

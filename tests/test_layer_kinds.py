@@ -161,7 +161,9 @@ def test_a_kind_name_is_registered_once() -> None:
     with pytest.raises(ValueError, match="'Sequential' is registered already"):
         register(LayerKind(type("Sequential", (nl.Layer,), {}), example=lambda n: nl.Identity()))
     with pytest.raises(TypeError, match="LayerKind or a LossKind"):
-        register(nl.Linear)  # type: ignore[arg-type]
+        register(nl.Linear)  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="a LayerKind describes a Layer class, got <class 'nnlite"):
+        register(LayerKind(nl.MSELoss, example=lambda n: nl.Identity()))  # type: ignore[arg-type]
     with pytest.raises(KeyError, match="'Scale' is not registered"):
         unregister(Scale)
 
