@@ -67,18 +67,20 @@ def input_width(model: Layer) -> int | None:
     """The width of input the model requires, or None when its layers do not fix one.
 
     The first layer whose kind requires a width (a Linear's in_features) fixes it: the answer is
-    the narrowest input that the layers before it turn into that width (for a BiasAppend before
-    the Linear, in_features - 1). None also when a layer before it is of no registered kind.
+    the input width that the layers before it turn into that width (for a BiasAppend before the
+    Linear, in_features - 1). Those layers keep or widen their input, as every built-in does, so
+    the answer is searched from that width down, a step for each column they add. None also when
+    a layer before it is of no registered kind.
     """
     layers = [layer for _, layer in flatten(model)]
     for index, layer in enumerate(layers):
         kind = layer_kind(type(layer))
-        required = kind.input_width(layer) if kind is not None else None
-        if required is not None:
-            widths = range(1, required + 1)
-            return next((w for w in widths if _through(layers[:index], w) == required), None)
         if kind is None:
             return None
+        required = kind.input_width(layer)
+        if required is not None:
+            widths = range(required, 0, -1)
+            return next((w for w in widths if _through(layers[:index], w) == required), None)
     return None
 
 
