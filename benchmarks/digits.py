@@ -13,7 +13,7 @@ import numpy as np
 
 import nnlite as nl
 from benchmarks.problem import SEED
-from nnlite.cli import DEFAULTS, _optimizer
+from nnlite.cli import DEFAULTS, OPTIMIZERS
 from nnlite.errors import MissingExtraError
 
 TARGET_ACCURACY = 0.97
@@ -73,7 +73,7 @@ def measure_digits(repeats: int) -> DigitsResult | None:
 
     def run_nnlite() -> tuple[float | None, int | None, float, int, float]:
         model = nl.two_layer_network(X.shape[1], defaults.hidden, Y.shape[1], rng=SEED)
-        optimizer = _optimizer(defaults.optimizer, model, defaults.lr)  # as nnlite train builds it
+        optimizer = OPTIMIZERS[defaults.optimizer](model, defaults.lr)  # as nnlite train does
         start = time.perf_counter()
         history = nl.fit(
             model,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -27,20 +27,24 @@ from nnlite.errors import ArgumentTypeError, ArgumentValueError
 
 Closed = Literal["both", "left", "right", "neither"]
 
+_T = TypeVar("_T", covariant=True)
+_U = TypeVar("_U")
 
-class Constraint:
-    """A rule one argument must keep. Subclasses give ``describe`` and ``convert``."""
+
+class Constraint(Generic[_T]):
+    """A rule one argument must keep, giving values of type ``_T``. Subclasses give ``describe``
+    and ``convert``."""
 
     def describe(self) -> str:
         """The rule in words, as it follows "must be": ``"an int >= 1"``."""
         raise NotImplementedError
 
-    def convert(self, value: object) -> Any:
+    def convert(self, value: object) -> _T:
         """``value`` in its checked form; raise TypeError or ValueError (any message) if it is not
         allowed: ``check`` replaces the message with the standard one."""
         raise NotImplementedError
 
-    def check(self, owner: str, name: str, value: object) -> Any:
+    def check(self, owner: str, name: str, value: object) -> _T:
         """``value`` converted, or an error naming ``owner``, ``name``, the rule and ``value``."""
         try:
             return self.convert(value)
@@ -74,7 +78,7 @@ def _within(value: float, low: float | None, high: float | None, closed: Closed)
     )
 
 
-class Integer(Constraint):
+class Integer(Constraint[int]):
     """An int (or numpy integer, not a bool) within bounds; ``closed`` as for :class:`Real`
     (default: both bounds allowed)."""
 
@@ -95,7 +99,7 @@ class Integer(Constraint):
         return int(value)
 
 
-class Real(Constraint):
+class Real(Constraint[float]):
     """A finite real number (int or float, numpy scalars too, not a bool) within bounds.
 
     Args:
@@ -133,7 +137,7 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-class Boolean(Constraint):
+class Boolean(Constraint[bool]):
     """True or False (a numpy bool too)."""
 
     def describe(self) -> str:
@@ -145,7 +149,7 @@ class Boolean(Constraint):
         return bool(value)
 
 
-class OneOf(Constraint):
+class OneOf(Constraint[Any]):
     """One of the given values (compared with ``==``, types included: 1 is not "1")."""
 
     def __init__(self, *options: object) -> None:
@@ -161,7 +165,7 @@ class OneOf(Constraint):
         raise ValueError
 
 
-class FloatDtype(Constraint):
+class FloatDtype(Constraint[np.dtype[np.floating[Any]]]):
     """float32 or float64, as anything ``np.dtype`` reads ("float32", np.float32, a dtype);
     returns the ``np.dtype``."""
 
@@ -180,21 +184,46 @@ class FloatDtype(Constraint):
         return dtype  # type: ignore[no-any-return]
 
 
-class Optional(Constraint):
+class AnyOf(Constraint[Any]):
+    """A value one of the given rules allows, tried in order; its conversion is that rule's.
+
+    A value of a type no rule takes is an :class:`~nnlite.errors.ArgumentTypeError`; one that a
+    rule takes by type but not by range an :class:`~nnlite.errors.ArgumentValueError`.
+    """
+
+    def __init__(self, *rules: Constraint[Any]) -> None:
+        self.rules = rules
+
+    def describe(self) -> str:
+        return " or ".join(rule.describe() for rule in self.rules)
+
+    def convert(self, value: object) -> Any:
+        out_of_range = False
+        for rule in self.rules:
+            try:
+                return rule.convert(value)
+            except TypeError:
+                continue
+            except ValueError:
+                out_of_range = True
+        raise ValueError if out_of_range else TypeError
+
+
+class Optional(Constraint[_U | None]):
     """None, or a value the inner rule allows."""
 
-    def __init__(self, inner: Constraint) -> None:
+    def __init__(self, inner: Constraint[_U]) -> None:
         self.inner = inner
 
     def describe(self) -> str:
         return f"None or {self.inner.describe()}"
 
-    def convert(self, value: object) -> Any:
+    def convert(self, value: object) -> _U | None:
         return None if value is None else self.inner.convert(value)
 
 
 def check_arguments(
-    owner: str, rules: Mapping[str, Constraint], arguments: Mapping[str, object]
+    owner: str, rules: Mapping[str, Constraint[Any]], arguments: Mapping[str, object]
 ) -> dict[str, Any]:
     """Check every argument against its rule, in the rules' order; return them converted.
 
@@ -207,6 +236,7 @@ def check_arguments(
 
 
 __all__ = [
+    "AnyOf",
     "Boolean",
     "Constraint",
     "FloatDtype",

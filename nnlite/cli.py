@@ -22,6 +22,8 @@ from typing import NoReturn
 import numpy as np
 
 from nnlite import datasets
+from nnlite._architecture import input_width
+from nnlite._constraints import Constraint, Integer, Real
 from nnlite._validation import label
 from nnlite.errors import MissingExtraError, NnliteError
 from nnlite.layer import Layer
@@ -71,6 +73,12 @@ DEFAULTS = {
     ),
 }
 
+OPTIMIZERS: dict[str, Callable[[Layer, float], Optimizer]] = {
+    "sgd": lambda model, lr: SGD(model.parameters(), lr=lr),
+    "sgd-momentum": lambda model, lr: SGD(model.parameters(), lr=lr, momentum=0.9),
+    "adam": lambda model, lr: Adam(model.parameters(), lr=lr),
+}
+
 LOADERS: dict[str, Callable[[int], tuple[FloatArray, FloatArray]]] = {
     "digits": lambda seed: datasets.load_digits(),
     "xor": lambda seed: datasets.xor(),
@@ -104,7 +112,7 @@ def train(args: argparse.Namespace) -> int:
         f"training: {settings.optimizer}, lr {settings.lr:g}, {settings.epochs} epochs, "
         f"batch size {settings.batch_size}, seed {args.seed}"
     )
-    optimizer = _optimizer(settings.optimizer, model, settings.lr)
+    optimizer = OPTIMIZERS[settings.optimizer](model, settings.lr)
     loss = MSELoss()
     start = time.perf_counter()
     history = fit(
@@ -211,30 +219,14 @@ def _data(
     return X_train, X_test, Y_train, Y_test, f"stratified {1 - test_size:.0%}/{test_size:.0%} split"
 
 
-def _optimizer(name: str, model: Layer, lr: float) -> Optimizer:
-    if name == "adam":
-        return Adam(model.parameters(), lr=lr)
-    return SGD(model.parameters(), lr=lr, momentum=0.9 if name == "sgd-momentum" else 0.0)
-
-
 def _input_width(model: Layer) -> int:
-    """The input width of a model that starts with a Linear, after any BiasAppend layers."""
-    appended = 0
-    for layer in _flat_layers(model):
-        if isinstance(layer, BiasAppend):
-            appended += 1
-            continue
-        width = getattr(layer, "in_features", None)
-        if isinstance(width, int) and width > appended:
-            return width - appended
-        break
-    raise NnliteError(f"cannot tell the input width of the model {label(model)}: pass --features N")
-
-
-def _flat_layers(model: Layer) -> list[Layer]:
-    if isinstance(model, Sequential):
-        return [inner for layer in model for inner in _flat_layers(layer)]
-    return [model]
+    """The input width the model's layers require (see nnlite._architecture.input_width)."""
+    width = input_width(model)
+    if width is None:
+        raise NnliteError(
+            f"cannot tell the input width of the model {label(model)}: pass --features N"
+        )
+    return width
 
 
 def _plot(history: History, path: str, *, title: str) -> None:
@@ -252,30 +244,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a positive {kind.__name__}, got {text!r}"
-            ) from None
-        if not value > 0 or not np.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return value
+def _typed(
+    kind: Callable[[str], int | float], rule: Constraint[int | float]
+) -> Callable[[str], int | float]:
+    """An argparse ``type``: the text read as ``kind``, then checked by ``rule``. argparse shows
+    a failure as "argument --hidden: must be an int >= 1, got '0'" and exits with status 2."""
 
-    parse.__name__ = kind.__name__
+    def parse(text: str) -> int | float:
+        try:
+            return rule.convert(kind(text))
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {rule.describe()}, got {text!r}") from None
+
+    parse.__name__ = getattr(kind, "__name__", "value")  # argparse names the type in messages
     return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
-    return value
+_COUNT = _typed(int, Integer(low=1))
+_RATE = _typed(float, Real(low=0, closed="neither"))
+_FRACTION = _typed(float, Real(low=0, high=1, closed="neither"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -297,7 +284,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--test-size",
-            type=_fraction,
+            type=_FRACTION,
             default=0.25,
             help="test fraction of a stratified split (default: 0.25)",
         )
@@ -306,11 +293,11 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train the derivation's network and report its accuracy"
     )
     common_data(sub)
-    sub.add_argument("--hidden", type=_positive(int), help="hidden units")
-    sub.add_argument("--epochs", type=_positive(int), help="passes over the training rows")
-    sub.add_argument("--lr", type=_positive(float), help="learning rate")
-    sub.add_argument("--batch-size", type=_positive(int), help="rows per step")
-    sub.add_argument("--optimizer", choices=["sgd", "sgd-momentum", "adam"], help="optimizer")
+    sub.add_argument("--hidden", type=_COUNT, help="hidden units")
+    sub.add_argument("--epochs", type=_COUNT, help="passes over the training rows")
+    sub.add_argument("--lr", type=_RATE, help="learning rate")
+    sub.add_argument("--batch-size", type=_COUNT, help="rows per step")
+    sub.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer")
     sub.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     sub.add_argument(
         "--plot",
@@ -329,11 +316,9 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="check a saved model's gradients against finite differences"
     )
     sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+    sub.add_argument("--features", type=_COUNT, help="input width, when the model cannot tell")
     sub.add_argument(
-        "--features", type=_positive(int), help="input width, when the model cannot tell"
-    )
-    sub.add_argument(
-        "--batch-size", type=_positive(int), default=4, help="rows of the random input (default: 4)"
+        "--batch-size", type=_COUNT, default=4, help="rows of the random input (default: 4)"
     )
     sub.add_argument(
         "--seed", type=int, default=0, help="seed of the random input and upstream gradient"

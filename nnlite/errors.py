@@ -24,8 +24,13 @@ class NnliteError(Exception):
     def __str__(self) -> str:
         if not self.layer_path:
             return self.message
-        where = ".".join(str(index) for index in self.layer_path)
-        return f"Sequential layer {where}: {self.message}"
+        return f"{position(self.layer_path)}: {self.message}"
+
+
+def position(path: tuple[int, ...]) -> str:
+    """Where a layer sits in nested Sequentials, as every message says it: ``(1, 0)`` is
+    "Sequential layer 1.0", outermost index first; "" for no path (the model itself)."""
+    return f"Sequential layer {'.'.join(map(str, path))}" if path else ""
 
 
 class ShapeError(NnliteError, ValueError):

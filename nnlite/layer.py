@@ -18,17 +18,16 @@ Everything else is the base class's plumbing, so a layer's own code is only its 
   :class:`~nnlite.Buffer` or another layer, directly or inside lists, tuples and dicts at any
   depth, is part of the layer, under a dotted name (``"blocks.0.weight"``).
 - ``train()`` and ``eval()`` set ``training`` here and in every layer held.
-- Every subclass's ``forward`` and ``backward`` are wrapped once, when the class is created, with
-  the boundary checks: the input is converted by the dtype rule (:func:`nnlite.as_float_array`);
-  backward before forward is a :class:`~nnlite.errors.StateError`; ``grad_y`` must have the shape of
-  the last output, and backward must return a ``grad_x`` of the shape of the last input.
-  ``backward_parameters`` gets the same checks on ``grad_y``. A subclass that calls
-  ``super().forward(x)`` is checked once, not twice.
+- The boundary checks are wrapped around every subclass's ``forward``, ``backward`` and
+  ``backward_parameters`` when the class is created (the mechanism, shared with the losses, and its
+  rule for super() calls are in :mod:`nnlite._boundary`): the input is converted by the dtype rule
+  (:func:`nnlite.as_float_array`); backward before forward is a :class:`~nnlite.errors.StateError`;
+  ``grad_y`` must have the shape of the last output, and backward must return a ``grad_x`` of the
+  shape of the last input. ``backward_parameters`` gets the same checks on ``grad_y``.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -36,16 +35,16 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nnlite._boundary import Checked
 from nnlite._validation import as_float_array, describe, label
 from nnlite.errors import DTypeError, LoadError, ShapeError, StateError
 from nnlite.parameter import Buffer, Parameter
 from nnlite.typing import FloatArray
 
-_Method = TypeVar("_Method", bound=Callable[..., Any])
 _Self = TypeVar("_Self", bound="Layer")
 
 
-class Layer:
+class Layer(Checked):
     """Base class of every layer: y = f(x), with backward grad_x = (dy/dx)^T grad_y.
 
     Subclass it and write ``forward`` and ``backward``; calling the layer runs ``forward``.
@@ -91,21 +90,6 @@ class Layer:
     stateful: ClassVar[bool] = False
     """True when forward in training mode changes state that later forwards read (BatchNorm's
     running statistics). The checks then require forward to be pure in evaluation mode only."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "forward" in vars(cls):
-            cls.forward = _checked_forward(vars(cls)["forward"])  # type: ignore[method-assign]
-        if "backward" in vars(cls):
-            cls.backward = _checked_backward(vars(cls)["backward"])  # type: ignore[method-assign]
-        if "backward_parameters" in vars(cls):
-            cls.backward_parameters = _checked_backward_parameters(  # type: ignore[method-assign]
-                vars(cls)["backward_parameters"]
-            )
-        elif "backward" in vars(cls):
-            # An inherited backward_parameters was written for the parent's backward, not this
-            # one: a subclass that changes backward gets the default, which runs its backward.
-            cls.backward_parameters = Layer.backward_parameters  # type: ignore[method-assign]
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
@@ -319,62 +303,41 @@ class Layer:
         return f"{type(self).__name__}({self.extra_repr()})"
 
 
-# The wrappers check only the outermost call. When a subclass's forward calls super().forward(x),
-# the parent's wrapper sees that type(self).forward is not itself and calls straight through: the
-# subclass's own wrapper checks the input and records the shapes. The same holds for backward and
-# backward_parameters.
+# The boundary checks (nnlite._boundary wraps them around the methods a subclass writes).
 
 
-def _checked_forward(forward: _Method) -> _Method:
-    """Wrap a subclass's forward with the dtype rule and the shape bookkeeping backward checks."""
-
-    @functools.wraps(forward)
-    def checked(self: Layer, x: Any) -> FloatArray:
-        if type(self).forward is not checked:  # super().forward(x): the outer call checks
-            return forward(self, x)  # type: ignore[no-any-return]
-        x = as_float_array(x, self, "input")
-        self._output_shape = None  # a forward that fails leaves nothing for backward to use
-        y = forward(self, x)
-        if not isinstance(y, np.ndarray):
-            raise DTypeError(
-                f"{label(self)}.forward must return an ndarray, returned {describe(y)}"
-            )
-        self._input_shape, self._output_shape = x.shape, y.shape
-        return y
-
-    return checked  # type: ignore[return-value]
+def _forward_checks(
+    layer: Layer, forward: Callable[[Layer, FloatArray], FloatArray], x: object
+) -> FloatArray:
+    """forward's: x by the dtype rule, y an ndarray, and the shapes backward's checks need."""
+    x = as_float_array(x, layer, "input")
+    layer._output_shape = None  # a forward that fails leaves nothing for backward to use
+    y = forward(layer, x)
+    if not isinstance(y, np.ndarray):
+        raise DTypeError(f"{label(layer)}.forward must return an ndarray, returned {describe(y)}")
+    layer._input_shape, layer._output_shape = x.shape, y.shape
+    return y
 
 
-def _checked_backward(backward: _Method) -> _Method:
-    """Wrap a subclass's backward with the order, dtype and shape checks."""
-
-    @functools.wraps(backward)
-    def checked(self: Layer, grad_y: Any) -> FloatArray:
-        if type(self).backward is not checked:  # super().backward(grad_y): the outer call checks
-            return backward(self, grad_y)  # type: ignore[no-any-return]
-        grad_x = backward(self, _checked_grad_y(self, grad_y, "backward"))
-        if not isinstance(grad_x, np.ndarray) or grad_x.shape != self._input_shape:
-            got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
-            raise ShapeError(
-                f"{label(self)}.backward must return grad_x of the input's shape "
-                f"{self._input_shape}, returned {got}"
-            )
-        return grad_x
-
-    return checked  # type: ignore[return-value]
+def _backward_checks(
+    layer: Layer, backward: Callable[[Layer, FloatArray], FloatArray], grad_y: object
+) -> FloatArray:
+    """backward's: a forward ran, grad_y of the output's shape, grad_x of the input's."""
+    grad_x = backward(layer, _checked_grad_y(layer, grad_y, "backward"))
+    if not isinstance(grad_x, np.ndarray) or grad_x.shape != layer._input_shape:
+        got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
+        raise ShapeError(
+            f"{label(layer)}.backward must return grad_x of the input's shape "
+            f"{layer._input_shape}, returned {got}"
+        )
+    return grad_x
 
 
-def _checked_backward_parameters(backward_parameters: _Method) -> _Method:
-    """Wrap a subclass's backward_parameters with the order, dtype and shape checks on grad_y."""
-
-    @functools.wraps(backward_parameters)
-    def checked(self: Layer, grad_y: Any) -> None:
-        if type(self).backward_parameters is not checked:  # super().backward_parameters(grad_y)
-            backward_parameters(self, grad_y)
-        else:
-            backward_parameters(self, _checked_grad_y(self, grad_y, "backward_parameters"))
-
-    return checked  # type: ignore[return-value]
+def _backward_parameters_checks(
+    layer: Layer, backward_parameters: Callable[[Layer, FloatArray], None], grad_y: object
+) -> None:
+    """backward_parameters': a forward ran, and grad_y of the output's shape."""
+    backward_parameters(layer, _checked_grad_y(layer, grad_y, "backward_parameters"))
 
 
 def _checked_grad_y(layer: Layer, grad_y: Any, method: str) -> FloatArray:
@@ -419,3 +382,13 @@ def _members_of(
                     f"({name}.KEY.weight), so they must be non-empty str without '.'"
                 )
             yield from inner
+
+
+Layer._boundary_checks = {
+    "forward": _forward_checks,
+    "backward": _backward_checks,
+    "backward_parameters": _backward_parameters_checks,
+}
+# An inherited backward_parameters was written for the parent's backward, not the subclass's: a
+# subclass that writes backward alone gets Layer's default, which runs its backward.
+Layer._inherited_with = {"backward_parameters": "backward"}

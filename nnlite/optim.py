@@ -19,17 +19,22 @@ from __future__ import annotations
 
 import abc
 import math
-import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from nnlite._constraints import Boolean, Real
 from nnlite._validation import describe
-from nnlite.errors import DTypeError, ShapeError
+from nnlite.errors import ArgumentTypeError, DTypeError, ShapeError
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.typing import FloatArray
+
+# The ranges of the hyperparameters, as PyTorch's optimizers check them.
+_POSITIVE = Real(low=0, closed="neither")
+_NON_NEGATIVE = Real(low=0)
+_UNIT_INTERVAL = Real(low=0, high=1, closed="left")
 
 
 class Optimizer(abc.ABC):
@@ -194,16 +199,12 @@ class SGD(Optimizer):
     ) -> None:
         super().__init__(params)
         name = type(self).__name__
-        self.lr = _number(name, "lr", lr, "> 0", lambda value: value > 0)
-        self.momentum = _number(name, "momentum", momentum, "in [0, 1)", _in_unit_interval)
-        self.weight_decay = _number(
-            name, "weight_decay", weight_decay, ">= 0", lambda value: value >= 0
-        )
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"{name}: nesterov must be True or False, got {nesterov!r}")
-        if nesterov and self.momentum == 0:
+        self.lr = _POSITIVE.check(name, "lr", lr)
+        self.momentum = _UNIT_INTERVAL.check(name, "momentum", momentum)
+        self.weight_decay = _NON_NEGATIVE.check(name, "weight_decay", weight_decay)
+        self.nesterov = Boolean().check(name, "nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
             raise ValueError(f"{name}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
-        self.nesterov = nesterov
         # State and scratch made once, here, and only what the rule uses: a step then writes into
         # them with numpy's out= arguments and allocates nothing, however large the parameters.
         self.velocity = self._zeros() if self.momentum != 0 else []
@@ -287,19 +288,17 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params)
         name = type(self).__name__
-        self.lr = _number(name, "lr", lr, "> 0", lambda value: value > 0)
+        self.lr = _POSITIVE.check(name, "lr", lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{name}: betas must be a pair (beta1, beta2) of numbers in [0, 1), got {betas!r}"
             )
         self.betas = (
-            _number(name, "betas[0]", betas[0], "in [0, 1)", _in_unit_interval),
-            _number(name, "betas[1]", betas[1], "in [0, 1)", _in_unit_interval),
+            _UNIT_INTERVAL.check(name, "betas[0]", betas[0]),
+            _UNIT_INTERVAL.check(name, "betas[1]", betas[1]),
         )
-        self.eps = _number(name, "eps", eps, "> 0", lambda value: value > 0)
-        self.weight_decay = _number(
-            name, "weight_decay", weight_decay, ">= 0", lambda value: value >= 0
-        )
+        self.eps = _POSITIVE.check(name, "eps", eps)
+        self.weight_decay = _NON_NEGATIVE.check(name, "weight_decay", weight_decay)
         self.step_count = 0
         # State and scratch made once, here: a step then writes into them with numpy's out=
         # arguments and allocates nothing, however large the parameters (see _step_one).
@@ -382,19 +381,3 @@ def _parameter_list(owner: str, params: Iterable[Parameter]) -> list[Parameter]:
             )
         first_position[id(parameter)] = index
     return listed
-
-
-def _in_unit_interval(value: float) -> bool:
-    return 0 <= value < 1
-
-
-def _number(
-    owner: str, name: str, value: object, allowed: str, accept: Callable[[float], bool]
-) -> float:
-    """``value`` as a float if it is a finite real number that ``accept``s, else a clear error."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a number {allowed}, got {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and accept(number)):
-        raise ValueError(f"{owner}: {name} must be a finite number {allowed}, got {value!r}")
-    return number

@@ -27,11 +27,11 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
-from nnlite import layers as builtin_layers
+from nnlite._architecture import build, layer_classes, layer_spec
 from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
-from nnlite._validation import label
-from nnlite.errors import LoadError, SaveError
+from nnlite._kinds import layer_kind
+from nnlite.errors import LoadError, SaveError, position
 from nnlite.layer import Layer
 from nnlite.sequential import Sequential
 
@@ -50,8 +50,6 @@ PARAMETER_PREFIX = "param:"
 """The prefix of the archive entries holding parameters: ``"param:0.weight"``."""
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-_MAX_NESTING = 100  # Sequentials in Sequentials: a bound far above real models, far below the
-# interpreter's recursion limit, which a crafted file could otherwise exhaust
 
 
 MAX_LAYERS = 10_000
@@ -112,7 +110,7 @@ def save(model: Layer, path: PathLike) -> None:
     """
     if not isinstance(model, Layer):
         raise TypeError(f"nl.save expects a Layer, got a {type(model).__name__}")
-    document = {"format": FORMAT, "version": VERSION, "model": _layer_spec(model, ())}
+    document = {"format": FORMAT, "version": VERSION, "model": layer_spec(model)}
     entries: dict[str, np.ndarray[Any, Any]] = {
         ARCHITECTURE_KEY: np.array(json.dumps(document, allow_nan=False))
     }
@@ -129,9 +127,10 @@ def save(model: Layer, path: PathLike) -> None:
 def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = None) -> Layer:
     """Rebuild a model written by :func:`save`: its architecture, then its parameters.
 
-    Layers are looked up by class name among nnlite's built-in layers (``nnlite.layers`` and
-    Sequential) and in ``custom_layers``, which wins over a built-in of the same name. Nothing
-    else is ever imported or unpickled. Each layer is built as ``cls(**config)`` and the
+    Layers are looked up by class name among Sequential and the registered layer kinds
+    (nnlite's built-in layers, and any registered with :func:`nnlite.interop.register`), and in
+    ``custom_layers``, which wins over a registered kind of the same name. Nothing else is ever
+    imported or unpickled. Each layer is built as ``cls(**config)`` and the
     parameters are copied in with ``load_state_dict(strict=True)``: every parameter must be in
     the file, with its exact shape and dtype, and the file may hold nothing else.
 
@@ -166,7 +165,7 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
         ...
         nnlite.errors.LoadError: nl.load could not load no-such-model.npz: cannot open the file...
     """
-    classes = _layer_classes(custom_layers)
+    classes = layer_classes(custom_layers)
     text = os.fspath(path)
     try:
         with open_archive(text, "an .npz archive") as archive:
@@ -176,51 +175,11 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
             available = sum(archive.size(name) for name in parameters.values()) // 4
             _check_size(document["model"], classes, available)
             state = _read_parameters(archive, parameters)
-        model = _build(document["model"], (), classes)
+        model = build(document["model"], (), classes)
         model.load_state_dict(state, strict=True)
     except LoadError as error:
         raise LoadError(f"nl.load could not load {text}: {error}") from error.__cause__
     return model
-
-
-def _layer_spec(layer: Layer, where: tuple[int, ...]) -> dict[str, Any]:
-    """The JSON description of one layer, or of a Sequential and everything in it."""
-    if type(layer) is Sequential:
-        return {
-            "class": "Sequential",
-            "layers": [
-                _layer_spec(inner, (*where, index)) for index, inner in enumerate(layer.layers)
-            ],
-        }
-    name = type(layer).__name__
-
-    def refuse(reason: str) -> SaveError:
-        return SaveError(
-            f"nl.save cannot save {_position(where)}, {label(layer)}: {reason}; nothing was written"
-        )
-
-    builtin = _layer_classes(None).get(name)
-    if builtin is not None and builtin is not type(layer):
-        raise refuse(
-            f"it has the class name of nnlite's built-in {name}, which is what a file records, "
-            "so it would load as the built-in: give your class its own name"
-        )
-    try:
-        config = layer.get_config()
-    except Exception as error:  # whatever a user's get_config raises, say which layer it was
-        raise refuse(f"get_config() raised {type(error).__name__}: {error}") from error
-    if not isinstance(config, dict) or not all(isinstance(key, str) for key in config):
-        raise refuse(f"get_config() must return a dict with str keys, returned {config!r}")
-    try:
-        json.dumps(config, allow_nan=False)
-    except (TypeError, ValueError) as error:
-        raise refuse(f"get_config() returned {config!r}, which is not JSON ({error})") from error
-    return {"class": name, "config": config}
-
-
-def _position(where: tuple[int, ...]) -> str:
-    """Where a layer is, as in error messages: "Sequential layer 1.0", or "the model"."""
-    return "Sequential layer " + ".".join(map(str, where)) if where else "the model"
 
 
 def _write_atomically(path: str, entries: Mapping[str, np.ndarray[Any, Any]]) -> None:
@@ -232,24 +191,6 @@ def _write_atomically(path: str, entries: Mapping[str, np.ndarray[Any, Any]]) ->
         np.savez(file, **entries)  # type: ignore[arg-type]
 
     write_atomically(path, write)
-
-
-def _layer_classes(custom_layers: Mapping[str, type[Layer]] | None) -> dict[str, type[Layer]]:
-    """The classes a file may name: built-in layers (read now), Sequential, then custom_layers."""
-    classes: dict[str, type[Layer]] = {"Sequential": Sequential}
-    for name in builtin_layers.__all__:
-        value = getattr(builtin_layers, name)
-        if isinstance(value, type) and issubclass(value, Layer):
-            classes[name] = value
-    for name, cls in (custom_layers or {}).items():
-        if not (isinstance(cls, type) and issubclass(cls, Layer)):
-            raise TypeError(
-                f"nl.load expects custom_layers to map names to Layer subclasses; "
-                f"{name!r} maps to {cls!r}"
-                + (", an instance: pass the class itself" if isinstance(cls, Layer) else "")
-            )
-        classes[name] = cls
-    return classes
 
 
 def _entry_names(archive: Archive) -> dict[str, str]:
@@ -297,45 +238,6 @@ def _read_document(archive: Archive, entries: Mapping[str, str]) -> dict[str, An
     return document
 
 
-def _build(spec: object, where: tuple[int, ...], classes: Mapping[str, type[Layer]]) -> Layer:
-    """A new layer from its JSON description (a Sequential recursively)."""
-    if len(where) > _MAX_NESTING:
-        raise LoadError(f"{_position(where)}: Sequentials nested deeper than {_MAX_NESTING}")
-    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
-        raise LoadError(
-            f"{_position(where)}: expected {{'class': name, ...}}, found {reprlib.repr(spec)}"
-        )
-    name = spec["class"]
-    if name not in classes:
-        raise LoadError(
-            f"{_position(where)}: unknown layer class {name!r}; known: "
-            f"{', '.join(sorted(classes))}. Pass your own layers as "
-            f"custom_layers={{{name!r}: {name}}}"
-        )
-    if classes[name] is Sequential:
-        if set(spec) != {"class", "layers"} or not isinstance(spec["layers"], list):
-            raise LoadError(
-                f"{_position(where)}: expected {{'class', 'layers': [...]}}, found "
-                + reprlib.repr(spec)
-            )
-        return Sequential(
-            *(_build(inner, (*where, index), classes) for index, inner in enumerate(spec["layers"]))
-        )
-    config = spec.get("config")
-    if set(spec) != {"class", "config"} or not isinstance(config, dict):
-        raise LoadError(
-            f"{_position(where)}: expected {{'class', 'config': {{...}}}}, found "
-            + reprlib.repr(spec)
-        )
-    try:
-        return classes[name](**config)
-    except Exception as error:  # the class's own check of its arguments, whatever it raises
-        raise LoadError(
-            f"{_position(where)}: {name}(**{reprlib.repr(config)}) failed: "
-            f"{type(error).__name__}: {error}"
-        ) from error
-
-
 def _parameter_names(entries: Mapping[str, str]) -> dict[str, str]:
     """The parameter arrays' entries by array name; any other entry is an error."""
     unknown = [
@@ -357,21 +259,6 @@ def _read_parameters(archive: Archive, parameters: Mapping[str, str]) -> dict[st
     }
 
 
-def _linear_values(config: Mapping[str, Any]) -> int:
-    """How many parameter values ``Linear(**config)`` allocates: in * out, plus out for a bias."""
-    n_in, n_out = config.get("in_features"), config.get("out_features")
-    if type(n_in) is not int or type(n_out) is not int or n_in < 1 or n_out < 1:
-        return 0  # its constructor refuses it, before allocating anything
-    return n_in * n_out + (n_out if config.get("bias", True) else 0)
-
-
-_PARAMETER_VALUES: dict[type[Layer], Callable[[Mapping[str, Any]], int]] = {
-    builtin_layers.Linear: _linear_values,
-}
-"""How many parameter values a built-in layer's constructor allocates, from its config, for the
-layers that have parameters (a test checks this against every built-in layer). A layer missing
-here, such as a user's own layer, is built as the file asks."""
-
 _SIZE_SLACK = 2**16
 """How many more parameter values than a file can hold its architecture may ask for. Small
 differences are left to load_state_dict, which names every key that does not fit."""
@@ -384,9 +271,9 @@ def _check_size(model: object, classes: Mapping[str, type[Layer]], available: in
 
     A layer's constructor allocates its parameters, so a few bytes of JSON asking for a
     Linear(10000, 10000) would cost 800 MB before load_state_dict found that the file has no such
-    weight. The walk goes through the layers in the order _build builds them and keeps a running
+    weight. The walk goes through the layers in the order build builds them and keeps a running
     total, so the message names the first layer that goes over. Whatever else is wrong with a
-    layer's description is left to _build to report.
+    layer's description is left to build to report.
     """
     stack: list[tuple[tuple[int, ...], object]] = [((), model)]
     layers = 1
@@ -404,15 +291,23 @@ def _check_size(model: object, classes: Mapping[str, type[Layer]], available: in
                     f"the architecture has more than {MAX_LAYERS:,} layers, the most a file may"
                 )
             stack.extend(((*where, index), inner[index]) for index in reversed(range(len(inner))))
-        elif cls in _PARAMETER_VALUES and isinstance(config, dict):
-            values = _PARAMETER_VALUES[cls](config)
+        elif (size := _state_size(cls)) is not None and isinstance(config, dict):
+            values = size(config)
             asked += values
             if asked > available + _SIZE_SLACK:
                 raise LoadError(
-                    f"{_position(where)}: {spec['class']}(**{reprlib.repr(config)}) asks for "
+                    f"{position(where) or 'the model'}: "
+                    f"{spec['class']}(**{reprlib.repr(config)}) asks for "
                     f"{values:,} parameter values, {asked:,} with the layers before it, and the "
                     f"file holds at most {available:,}: nothing was built"
                 )
+
+
+def _state_size(cls: type[Layer] | None) -> Callable[[Mapping[str, Any]], int] | None:
+    """The registered kind's count of the values its constructor allocates, or None (a user's
+    layer passed in custom_layers: built as the file asks)."""
+    kind = layer_kind(cls) if cls is not None else None
+    return kind.state_size if kind is not None else None
 
 
 __all__ = ["ARCHITECTURE_KEY", "FORMAT", "PARAMETER_PREFIX", "VERSION", "load", "save"]

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._validation import as_float_array, positive_int
+from nnlite._constraints import Integer
+from nnlite._validation import as_float_array
 from nnlite.errors import ArgumentValueError, ShapeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
@@ -114,8 +115,10 @@ def fit(
 
     Raises:
         ShapeError: X and Y have different numbers of rows.
-        ValueError: a bad epochs, batch_size or patience; a NaN or infinity in X, Y,
-            validation_data or the model's weights (an ``ArgumentValueError``).
+        ArgumentValueError: (a ValueError) epochs, batch_size or patience is an int below 1; a
+            NaN or infinity in X, Y, validation_data or the model's weights.
+        ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int.
+        ValueError: patience without validation_data.
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
 
@@ -130,10 +133,10 @@ def fit(
         True
     """
     X, Y = _rows(X, Y, "fit")
-    epochs = positive_int("fit", "epochs", epochs)
-    batch_size = positive_int("fit", "batch_size", batch_size)
+    epochs = Integer(low=1).check("fit", "epochs", epochs)
+    batch_size = Integer(low=1).check("fit", "batch_size", batch_size)
     if patience is not None:
-        patience = positive_int("fit", "patience", patience)
+        patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
@@ -314,7 +317,7 @@ def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> Flo
     X = as_float_array(X, "predict", "X")
     if batch_size is None:
         return model(X)
-    batch_size = positive_int("predict", "batch_size", batch_size)
+    batch_size = Integer(low=1).check("predict", "batch_size", batch_size)
     return np.concatenate([model(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)])
 
 

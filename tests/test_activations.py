@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnlite as nl
+from nnlite.interop import LayerKind, layer_kinds
 from nnlite.layers.activations import tanh_derivative
 from nnlite.testing import check_gradients, check_layer
 from nnlite.testing import strategies as nst
@@ -198,10 +199,19 @@ def test_identity_values_and_derivative(x: nl.FloatArray, data: st.DataObject) -
     np.testing.assert_array_equal(layer.backward(grad_y), grad_y)
 
 
-@pytest.mark.parametrize("make", NEW_LAYERS, ids=NEW_LAYER_IDS)
-def test_any_shape_is_elementwise(make: Callable[[], nl.Layer]) -> None:
+ANY_SHAPE = [kind for kind in layer_kinds() if kind.any_shape]
+
+
+def test_the_activations_say_they_take_any_shape() -> None:
+    assert {kind.layer for kind in ANY_SHAPE} >= {nl.ReLU, nl.LeakyReLU, nl.Tanh, nl.Identity}
+
+
+@pytest.mark.parametrize("kind", ANY_SHAPE, ids=lambda kind: kind.name)
+def test_any_shape_is_elementwise(kind: LayerKind) -> None:
+    """Every kind that declares any_shape: a 3-d input is the flattened one, reshaped."""
     x = np.arange(24.0).reshape(2, 3, 4) - 12
-    np.testing.assert_array_equal(make()(x), make()(x.ravel()).reshape(2, 3, 4))
+    expected = kind.example(24)(x.ravel()).reshape(2, 3, 4)
+    np.testing.assert_array_equal(kind.example(4)(x), expected)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,16 +287,17 @@ def test_numpy_scalar_slope_keeps_float32(slope: float) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "bad", [-0.01, -1, math.nan, math.inf, -math.inf, "0.1", None, True, [0.1], 1j]
-)
-def test_bad_negative_slope_is_rejected(bad: object) -> None:
-    with pytest.raises(
-        ValueError,
-        match=re.escape(
-            f"LeakyReLU expects negative_slope to be a finite number >= 0, got {bad!r}"
-        ),
-    ):
+@pytest.mark.parametrize("bad", [-0.01, -1, math.nan, math.inf, -math.inf])
+def test_a_negative_or_infinite_slope_is_a_value_error(bad: object) -> None:
+    message = f"LeakyReLU: negative_slope must be a finite number >= 0, got {bad!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        nl.LeakyReLU(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["0.1", None, True, [0.1], 1j])
+def test_a_slope_that_is_not_a_number_is_a_type_error(bad: object) -> None:
+    message = f"LeakyReLU: negative_slope must be a number >= 0, got {bad!r}"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         nl.LeakyReLU(bad)  # type: ignore[arg-type]
 
 

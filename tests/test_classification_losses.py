@@ -1,4 +1,7 @@
-"""BCELoss, BCEWithLogitsLoss and SoftmaxCrossEntropyLoss: values, gradients, extremes, errors."""
+"""BCELoss, BCEWithLogitsLoss and SoftmaxCrossEntropyLoss: values, gradients, extremes, errors.
+
+Names: the target is t; the prediction is p where it is a probability, z where it is logits.
+"""
 
 from __future__ import annotations
 
@@ -57,8 +60,8 @@ def test_bce_gradient_against_finite_differences(
     data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     p = data.draw(unit_arrays(shape, AWAY, 1 - AWAY), label="p")
-    y = data.draw(unit_arrays(shape), label="y")
-    check_gradients(nl.BCELoss(), p, y)
+    t = data.draw(unit_arrays(shape), label="t")
+    check_gradients(nl.BCELoss(), p, t)
 
 
 @given(data=st.data(), shape=nst.batch_shapes())
@@ -67,11 +70,11 @@ def test_bce_gradient_at_the_ends_where_the_clamp_holds(
 ) -> None:
     """p exactly 0 or 1: the clamp is active, the gradient is 0, one-sided slopes bracket it."""
     p = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="p")
-    y = data.draw(unit_arrays(shape), label="y")
+    t = data.draw(unit_arrays(shape), label="t")
     loss = nl.BCELoss()
-    loss(p, y)
+    loss(p, t)
     np.testing.assert_array_equal(loss.backward(), np.zeros(shape))
-    check_gradients(loss, p, y)
+    check_gradients(loss, p, t)
 
 
 @given(data=st.data(), shape=nst.batch_shapes())
@@ -82,8 +85,8 @@ def test_bce_gradient_outside_zero_one_where_the_clamped_loss_is_flat(
     below = st.floats(min_value=-10.0, max_value=-AWAY)
     above = st.floats(min_value=1 + AWAY, max_value=10.0)
     p = data.draw(hnp.arrays(np.float64, shape, elements=below | above), label="p")
-    y = data.draw(unit_arrays(shape), label="y")
-    report = check_gradients(nl.BCELoss(), p, y)
+    t = data.draw(unit_arrays(shape), label="t")
+    report = check_gradients(nl.BCELoss(), p, t)
     assert report["prediction"].max_abs_error == 0.0
 
 
@@ -91,16 +94,16 @@ class BCELossIgnoringTheClamp(nl.BCELoss):
     """The gradient formula everywhere, also where the clamp makes the loss flat."""
 
     def backward(self) -> nl.FloatArray:
-        n = self.p.shape[0]
-        grad: nl.FloatArray = (self.p - self.target) / (n * self.p * (1 - self.p))
+        n = self.y.shape[0]
+        grad: nl.FloatArray = (self.y - self.t) / (n * self.y * (1 - self.y))
         return grad
 
 
-@pytest.mark.parametrize(("p", "y"), [(0.0, 1.0), (1.0, 0.0), (-0.5, 1.0), (1.5, 0.0)])
-def test_a_gradient_that_ignores_the_clamp_is_caught(p: float, y: float) -> None:
-    """So the tests above can fail: at p = 0 with y = 1 the unclamped formula gives -1/eps."""
+@pytest.mark.parametrize(("p", "t"), [(0.0, 1.0), (1.0, 0.0), (-0.5, 1.0), (1.5, 0.0)])
+def test_a_gradient_that_ignores_the_clamp_is_caught(p: float, t: float) -> None:
+    """So the tests above can fail: at p = 0 with t = 1 the unclamped formula gives -1/eps."""
     with pytest.raises(AssertionError, match="gradient of the prediction is wrong"):
-        check_gradients(BCELossIgnoringTheClamp(), [[p]], [[y]])
+        check_gradients(BCELossIgnoringTheClamp(), [[p]], [[t]])
 
 
 def test_bce_gradient_is_zero_inside_the_clamp() -> None:
@@ -115,21 +118,21 @@ def test_bce_value_and_gradient_are_the_textbook_formulas(
     data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     p = data.draw(unit_arrays(shape, AWAY, 1 - AWAY), label="p")
-    y = data.draw(unit_arrays(shape), label="y")
+    t = data.draw(unit_arrays(shape), label="t")
     n, m = shape
     loss = nl.BCELoss()
     expected = -sum(
-        y[i, j] * math.log(p[i, j]) + (1 - y[i, j]) * math.log(1 - p[i, j])
+        t[i, j] * math.log(p[i, j]) + (1 - t[i, j]) * math.log(1 - p[i, j])
         for i in range(n)
         for j in range(m)
     )
     # Every term is >= 0, so the sum keeps the terms' relative accuracy (log(1 - p) computed as
     # written loses up to eps / AWAY of it).
-    assert loss(p, y) == pytest.approx(expected / n, rel=1e-12, abs=0)
+    assert loss(p, t) == pytest.approx(expected / n, rel=1e-12, abs=0)
     grad = loss.backward()
-    textbook = -(y / p - (1 - y) / (1 - p)) / n
-    # The textbook form cancels where p ~ y: allow a few roundings of its larger term.
-    bound = 8 * EPS * (y / p + (1 - y) / (1 - p)) / n
+    textbook = -(t / p - (1 - t) / (1 - p)) / n
+    # The textbook form cancels where p ~ t: allow a few roundings of its larger term.
+    bound = 8 * EPS * (t / p + (1 - t) / (1 - p)) / n
     assert np.all(np.abs(grad - textbook) <= bound)
 
 
@@ -146,11 +149,11 @@ def test_bce_extreme_inputs_are_clamped_without_floating_point_error(
 ) -> None:
     """Confidently wrong at p = 0 and 1 costs -log(eps) each; right costs -log(1 - eps) ~ eps."""
     p: nl.FloatArray = np.array([[0.0, 1.0, 0.0, 1.0], [-big, big, 0.5, 1e-30]], dtype=dtype)
-    y: nl.FloatArray = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]], dtype=dtype)
+    t: nl.FloatArray = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 1.0, 1.0, 0.0]], dtype=dtype)
     eps = float(np.finfo(dtype).eps)
     loss = nl.BCELoss()
     with np.errstate(**STRICT):  # type: ignore[arg-type]
-        value = loss(p, y)
+        value = loss(p, t)
         grad = loss.backward()
     right, wrong = -math.log1p(-eps), -math.log(eps)
     expected = (2 * wrong + 2 * right + 2 * right + math.log(2) + right) / 2
@@ -170,8 +173,8 @@ def test_bce_with_logits_gradient_against_finite_differences(
     data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     z = data.draw(nst.arrays(shape), label="z")
-    y = data.draw(unit_arrays(shape), label="y")
-    check_gradients(nl.BCEWithLogitsLoss(), z, y)
+    t = data.draw(unit_arrays(shape), label="t")
+    check_gradients(nl.BCEWithLogitsLoss(), z, t)
 
 
 @given(data=st.data(), shape=nst.batch_shapes())
@@ -179,8 +182,8 @@ def test_bce_with_logits_gradient_on_a_wide_range_and_any_target(
     data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     z = data.draw(nst.arrays(shape, max_magnitude=40.0), label="z")
-    y = data.draw(nst.arrays(shape), label="y")
-    check_gradients(nl.BCEWithLogitsLoss(), z, y)
+    t = data.draw(nst.arrays(shape), label="t")
+    check_gradients(nl.BCEWithLogitsLoss(), z, t)
 
 
 @given(data=st.data(), shape=nst.batch_shapes())
@@ -188,17 +191,17 @@ def test_bce_with_logits_value_and_gradient_are_the_textbook_formulas(
     data: st.DataObject, shape: tuple[int, int]
 ) -> None:
     z = data.draw(nst.arrays(shape), label="z")  # |z| <= 10: sigma and 1 - sigma keep 11 digits
-    y = data.draw(unit_arrays(shape), label="y")
+    t = data.draw(unit_arrays(shape), label="t")
     n, m = shape
     loss = nl.BCEWithLogitsLoss()
     expected = 0.0
     for i in range(n):
         for j in range(m):
             s = 1 / (1 + math.exp(-z[i, j]))
-            expected -= y[i, j] * math.log(s) + (1 - y[i, j]) * math.log(1 - s)
+            expected -= t[i, j] * math.log(s) + (1 - t[i, j]) * math.log(1 - s)
     # Terms >= 0; log(1 - s) as written loses up to eps / (1 - sigma(10)) ~ 5e-12 of its value.
-    assert loss(z, y) == pytest.approx(expected / n, rel=1e-10, abs=0)
-    textbook = (1 / (1 + np.exp(-z)) - y) / n
+    assert loss(z, t) == pytest.approx(expected / n, rel=1e-10, abs=0)
+    textbook = (1 / (1 + np.exp(-z)) - t) / n
     # Both sigmoids are within 2 roundings of a value <= 1; the difference adds one more.
     np.testing.assert_allclose(loss.backward(), textbook, rtol=0, atol=8 * EPS / n)
 
@@ -209,20 +212,20 @@ def test_bce_with_logits_gradient_with_labels_on_a_wide_range(
 ) -> None:
     """Labels 0 and 1 with confident logits: a tiny loss, whose gradient must still be right."""
     z = data.draw(nst.arrays(shape, max_magnitude=40.0), label="z")
-    y = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="y")
-    check_gradients(nl.BCEWithLogitsLoss(), z, y)
+    t = data.draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0])), label="t")
+    check_gradients(nl.BCEWithLogitsLoss(), z, t)
 
 
 def test_bce_with_logits_is_accurate_for_confident_right_logits() -> None:
-    """y = 1, z >> 0: L = log(1 + e) = e - e^2/2 + ... and dL/dz = -sigma(-z) = -e / (1 + e), with
+    """t = 1, z >> 0: L = log(1 + e) = e - e^2/2 + ... and dL/dz = -sigma(-z) = -e / (1 + e), with
     e = exp(-z), where log(1 + exp(-z)) and sigma(z) - 1 as written lose e or round it to 0.
-    The same mirrored for y = 0, z << 0."""
+    The same mirrored for t = 0, z << 0."""
     for magnitude in np.linspace(20.0, 700.0, 69):
         e = math.exp(-magnitude)
-        for z, y, sign in [(magnitude, 1.0, -1.0), (-magnitude, 0.0, 1.0)]:
+        for z, t, sign in [(magnitude, 1.0, -1.0), (-magnitude, 0.0, 1.0)]:
             loss = nl.BCEWithLogitsLoss()
             # The series' next term, e^3 / 3, is below 1e-17 of the value.
-            assert loss([[z]], [[y]]) == pytest.approx(e - e * e / 2, rel=1e-14, abs=0)
+            assert loss([[z]], [[t]]) == pytest.approx(e - e * e / 2, rel=1e-14, abs=0)
             assert loss.backward()[0, 0] == pytest.approx(sign * e / (1 + e), rel=1e-14, abs=0)
 
 
@@ -238,12 +241,12 @@ def test_bce_with_logits_known_value() -> None:
 def test_bce_with_logits_extreme_logits_raise_no_floating_point_error(
     dtype: type, big: float
 ) -> None:
-    """Right at +-big costs 0, wrong costs big, y = 1/2 costs big / 2: mean 2 big / 4."""
+    """Right at +-big costs 0, wrong costs big, t = 1/2 costs big / 2: mean 2 big / 4."""
     z: nl.FloatArray = np.array([[big, -big], [big, -big], [-big, big], [big, -big]], dtype=dtype)
-    y: nl.FloatArray = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=dtype)
+    t: nl.FloatArray = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.5, 0.5]], dtype=dtype)
     loss = nl.BCEWithLogitsLoss()
     with np.errstate(**STRICT):  # type: ignore[arg-type]
-        value = loss(z, y)
+        value = loss(z, t)
         grad = loss.backward()
     assert value == pytest.approx(big / 2, rel=1e-6, abs=0)
     assert grad.dtype == dtype

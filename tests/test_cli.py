@@ -193,6 +193,26 @@ def test_bad_arguments_exit_2_with_one_line_and_no_traceback(arguments: list[str
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--hidden", "0"], "argument --hidden: must be an int >= 1, got '0'"),
+        (["--epochs", "2.5"], "argument --epochs: must be an int >= 1, got '2.5'"),
+        (["--lr", "inf"], "argument --lr: must be a finite number > 0, got 'inf'"),
+        (["--test-size", "1"], "argument --test-size: must be a finite number in (0, 1), got '1'"),
+        (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice: 'rmsprop'"),
+    ],
+)
+def test_a_bad_value_says_the_rule_it_breaks(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The numbers are read by argparse with nnlite's argument rules: one message style."""
+    with pytest.raises(SystemExit) as info:
+        main(["train", *arguments])
+    assert info.value.code == 2
+    assert capsys.readouterr().err.startswith(f"nnlite train: error: {message}")
+
+
 def test_python_dash_m_runs_the_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "nnlite", "train", "--dataset", "xor", "--epochs", "5", "--no-progress"],  # noqa: E501

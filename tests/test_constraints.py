@@ -9,6 +9,7 @@ import pytest
 
 import nnlite as nl
 from nnlite._constraints import (
+    AnyOf,
     Boolean,
     FloatDtype,
     Integer,
@@ -33,6 +34,13 @@ from nnlite._constraints import (
         (FloatDtype(), "float32", np.dtype(np.float32)),
         (Optional(Integer(low=1)), None, None),
         (Optional(Integer(low=1)), 2, 2),
+        (AnyOf(Integer(low=1), Real(low=0, high=1)), 3, 3),
+        (
+            AnyOf(Integer(low=1), Real(low=0, high=1)),
+            0,
+            0.0,
+        ),  # refused as a count, taken as a share
+        (AnyOf(Integer(low=1), Real(low=0, high=1)), 0.5, 0.5),
     ],
 )
 def test_allowed_values_come_back_converted(rule, value, expected) -> None:
@@ -87,6 +95,19 @@ def test_allowed_values_come_back_converted(rule, value, expected) -> None:
         (FloatDtype(), None, TypeError, "must be float32 or float64, got None"),
         (FloatDtype(), "nonsense", TypeError, "must be float32 or float64, got 'nonsense'"),
         (Optional(Integer(low=1)), 0, ValueError, "Linear: n must be None or an int >= 1, got 0"),
+        (
+            AnyOf(Integer(low=1, high=9), Real(low=0, high=1, closed="neither")),
+            10,
+            ValueError,
+            "Linear: n must be an int in [1, 9] or a finite number in (0, 1), got 10",
+        ),
+        (
+            AnyOf(Integer(low=1, high=9), Real(low=0, high=1, closed="neither")),
+            "0.5",
+            TypeError,
+            "Linear: n must be an int in [1, 9] or a finite number in (0, 1), got '0.5'",
+        ),
+        (AnyOf(Integer(), Boolean()), 1.5, TypeError, "must be an int or a bool, got 1.5"),
     ],
 )
 def test_refused_values_get_one_message_style(rule, value, error, message) -> None:

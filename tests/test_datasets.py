@@ -229,22 +229,42 @@ def test_the_global_random_state_is_untouched() -> None:
     ("call", "error", "fragments"),
     [
         (lambda: datasets.two_moons(1), ValueError, ["two_moons", "n_samples", ">= 2", "got 1"]),
-        (lambda: datasets.two_moons(10.0), TypeError, ["two_moons", "n_samples", "float"]),  # type: ignore[arg-type]
-        (lambda: datasets.two_moons(True), TypeError, ["two_moons", "n_samples", "bool"]),
+        (
+            lambda: datasets.two_moons(10.0),  # type: ignore[arg-type]
+            TypeError,
+            ["two_moons: n_samples must be an int >= 2, got 10.0"],
+        ),
+        (
+            lambda: datasets.two_moons(True),
+            TypeError,
+            ["two_moons: n_samples must be an int >= 2, got True"],
+        ),
         (
             lambda: datasets.two_moons(noise=-0.1),
             ValueError,
             ["two_moons", "noise", ">= 0", "-0.1"],
         ),
         (lambda: datasets.circles(noise=np.nan), ValueError, ["circles", "noise", "finite", "nan"]),
-        (lambda: datasets.circles(noise="0.1"), TypeError, ["circles", "noise", "str"]),  # type: ignore[arg-type]
-        (lambda: datasets.circles(factor=1.0), ValueError, ["circles", "factor", "< 1", "1.0"]),
-        (lambda: datasets.circles(factor=-0.5), ValueError, ["circles", "factor", "0 <=", "-0.5"]),
+        (
+            lambda: datasets.circles(noise="0.1"),  # type: ignore[arg-type]
+            TypeError,
+            ["circles: noise must be a number >= 0, got '0.1'"],
+        ),
+        (
+            lambda: datasets.circles(factor=1.0),
+            ValueError,
+            ["circles: factor must be a finite number in [0, 1), got 1.0"],
+        ),
+        (
+            lambda: datasets.circles(factor=-0.5),
+            ValueError,
+            ["circles: factor must be a finite number in [0, 1), got -0.5"],
+        ),
         (lambda: datasets.circles(0), ValueError, ["circles", "n_samples", ">= 2", "got 0"]),
         (
             lambda: datasets.spirals(2, n_classes=3),
             ValueError,
-            ["spirals", "n_samples", ">= n_classes=3", "got 2"],
+            ["spirals: n_samples must be an int >= 3, got 2"],
         ),
         (
             lambda: datasets.spirals(n_classes=1),
@@ -289,7 +309,7 @@ def test_one_hot_infers_at_least_two_classes_and_takes_whole_floats_and_bools() 
         ([1, -1], None, ValueError, ["one_hot", ">= 0", "-1", "index 1"]),
         ([0, 3, 1], 3, ValueError, ["one_hot", "< n_classes=3", "got 3", "index 1"]),
         ([0, 1], 1, ValueError, ["one_hot", "n_classes", ">= 2", "got 1"]),
-        ([0, 1], 2.0, TypeError, ["one_hot", "n_classes", "float"]),
+        ([0, 1], 2.0, TypeError, ["one_hot: n_classes must be an int >= 2, got 2.0"]),
         ([[0, 1]], None, ShapeError, ["one_hot", "(N,)", "(1, 2)"]),
         (["a", "b"], None, TypeError, ["one_hot", "integers", "<U1"]),
         ([], None, ValueError, ["one_hot", "n_classes"]),
@@ -451,20 +471,20 @@ def test_stratified_split_is_within_one_row_of_each_share(data: st.DataObject) -
                 (1.0, ["test_size", "(0, 1)", "1.0"]),
                 (-0.25, ["test_size", "(0, 1)", "-0.25"]),
                 (float("nan"), ["test_size", "(0, 1)", "nan"]),
-                (0, ["test_size", "1..9", "got 0"]),
-                (10, ["test_size", "1..9", "got 10"]),
+                (0, ["test_size must be an int in [1, 9] or a finite number in (0, 1), got 0"]),
+                (10, ["test_size must be an int in [1, 9] or", "got 10"]),
                 (0.01, ["test_size=0.01", "0 test rows"]),
                 (0.99, ["test_size=0.99", "10 test rows"]),
             ]
         ],
         (np.ones((10, 2)), np.ones((10, 1)), {"test_size": True}, TypeError, ["test_size"]),
-        (np.ones((10, 2)), np.ones((10, 1)), {"test_size": "0.2"}, TypeError, ["test_size", "str"]),
+        (np.ones((10, 2)), np.ones((10, 1)), {"test_size": "0.2"}, TypeError, ["got '0.2'"]),
         (
             np.ones((4, 2)),
             np.array([[0.0], [1.0], [0.0], [1.0]]),
             {"stratify": np.array([0, 1, 0, 1])},
             TypeError,
-            ["stratify", "True or False", "array"],
+            ["train_test_split: stratify must be a bool, got array([0, 1, 0, 1])"],
         ),
         (
             np.ones((4, 2)),

@@ -266,3 +266,51 @@ def test_a_subclass_that_changes_backward_alone_gets_the_default_backward_parame
     by_parameters.backward_parameters(grad_y)
     np.testing.assert_array_equal(by_parameters.weight.grad, by_backward.weight.grad)
     np.testing.assert_array_equal(by_parameters.weight.grad, np.full((2, 4), 6.0))
+
+
+def test_a_loss_calling_super_forward_is_checked_once_at_its_own_boundary() -> None:
+    """Losses share the layers' wrapper and its rule for super() calls: the parent's checks do
+    not run again on what the subclass hands it (here a prediction of other rows)."""
+
+    class FirstRowsMSE(nl.MSELoss):
+        def forward(self, prediction: nl.FloatArray, target: nl.FloatArray) -> float:
+            return super().forward(prediction[:1], target[:1])
+
+        def backward(self) -> nl.FloatArray:
+            grad = np.zeros((2, 1))
+            grad[:1] = super().backward()
+            return grad
+
+    loss = FirstRowsMSE()
+    assert loss(np.array([[3.0], [5.0]]), np.array([[1.0], [0.0]])) == 2.0  # (3 - 1)^2 / 2
+    np.testing.assert_array_equal(loss.backward(), [[2.0], [0.0]])
+
+
+def test_the_wrapped_methods_take_their_arguments_by_name_and_refuse_wrong_calls() -> None:
+    """The names are the contract's (x, grad_y, prediction, target), whatever a subclass calls
+    them: a layer whose forward names its input ``method`` works as any other."""
+
+    class Named(nl.Identity):
+        def forward(self, method: nl.FloatArray) -> nl.FloatArray:
+            return method
+
+    named = Named().forward(x=np.ones((1, 2)))  # type: ignore[call-arg]
+    np.testing.assert_array_equal(named, np.ones((1, 2)))
+    layer = nl.Sigmoid()
+    np.testing.assert_array_equal(layer.forward(x=np.zeros((1, 2))), [[0.5, 0.5]])
+    np.testing.assert_array_equal(layer.backward(grad_y=np.ones((1, 2))), [[0.25, 0.25]])
+    assert nl.MSELoss().forward(prediction=np.ones((1, 1)), target=np.zeros((1, 1))) == 0.5
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'x'"):
+        layer.forward()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="takes 2 positional arguments but 3 were given"):
+        layer.forward(np.ones(2), np.ones(2))  # type: ignore[call-arg]
+
+
+def test_the_method_as_written_stays_reachable_unchecked() -> None:
+    """``__wrapped__`` is the subclass's own forward: no dtype rule, no shape bookkeeping."""
+    layer = nl.Linear(2, 1, rng=0)
+    raw = type(layer).forward.__wrapped__  # type: ignore[attr-defined]
+    assert raw.__qualname__ == "Linear.forward"
+    np.testing.assert_array_equal(raw(layer, np.ones((3, 2))), layer(np.ones((3, 2))))
+    with pytest.raises(AttributeError):  # a list is not converted: nothing checks it
+        raw(layer, [[1.0, 1.0]])

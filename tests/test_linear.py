@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -71,15 +72,27 @@ def test_one_dimensional_input_is_a_shape_error() -> None:
         nl.Linear(3, 2, rng=0)(np.ones(3))
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None])
-def test_bad_widths_are_rejected(bad: object) -> None:
-    with pytest.raises(ValueError, match=f"in_features to be a positive int, got {bad!r}"):
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (0, ValueError),
+        (-1, ValueError),
+        (2.0, TypeError),
+        (True, TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+    ],
+)
+def test_bad_widths_are_rejected(bad: object, error: type[Exception]) -> None:
+    message = f"Linear: in_features must be an int >= 1, got {bad!r}"
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
         nl.Linear(bad, 2)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.float16, "complex128", "nonsense"])
+@pytest.mark.parametrize("dtype", [np.int64, np.float16, "complex128", "nonsense", None])
 def test_bad_dtype_is_rejected(dtype: object) -> None:
-    with pytest.raises(TypeError, match="Linear expects dtype float32 or float64"):
+    message = f"Linear: dtype must be float32 or float64, got {dtype!r}"
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         nl.Linear(2, 2, dtype=dtype)  # type: ignore[arg-type]
 
 

@@ -496,7 +496,7 @@ BAD_SETTINGS = [
     (SGD, {"lr": 0.1, "momentum": -0.5}, ValueError, r"^SGD: momentum .* in \[0, 1\), got -0\.5"),
     (SGD, {"lr": 0.1, "weight_decay": -1}, ValueError, r"^SGD: weight_decay .* >= 0, got -1$"),
     (SGD, {"lr": 0.1, "nesterov": True}, ValueError, r"nesterov=True needs momentum > 0, got mo"),
-    (SGD, {"lr": 0.1, "nesterov": 1}, TypeError, r"^SGD: nesterov must be True or False, got 1$"),
+    (SGD, {"lr": 0.1, "nesterov": 1}, TypeError, r"^SGD: nesterov must be a bool, got 1$"),
     (Adam, {"lr": 0}, ValueError, r"^Adam: lr must be a finite number > 0, got 0$"),
     (Adam, {"betas": 0.9}, TypeError, r"^Adam: betas must be a pair .* in \[0, 1\), got 0\.9$"),
     (Adam, {"betas": (0.9,)}, TypeError, r"^Adam: betas must be a pair .*got \(0\.9,\)$"),

@@ -28,11 +28,12 @@ from hypothesis import strategies as st
 
 import nnlite as nl
 import nnlite._files
-import nnlite.layers
 import nnlite.serialization
 from nnlite._files import write_atomically
+from nnlite.interop import LayerKind, layer_kind, layer_kinds, register, unregister
 from nnlite.serialization import load, save
 from nnlite.testing import strategies as nst
+from tests.layer_chains import chains
 
 Array = nl.FloatArray
 
@@ -85,7 +86,7 @@ class ListConfig(Scale):
 
 
 class Doubling(nl.Layer):
-    """y = 2x, no parameters: stands in for a layer added to nnlite.layers later."""
+    """y = 2x, no parameters: stands in for a kind registered later."""
 
     def forward(self, x: Array) -> Array:
         return 2 * x
@@ -169,34 +170,9 @@ DTYPES = st.sampled_from([np.float32, np.float64])
 
 
 @st.composite
-def chains(draw: st.DrawFn, n_in: int, depth: int = 0) -> tuple[nl.Sequential, int]:
-    """A Sequential taking (N, n_in), and its output width: 0 to 4 layers drawn from Linear
-    (with or without bias, float32 or float64), Sigmoid, BiasAppend and nested chains."""
-    kinds = ["linear", "sigmoid", "bias_append"] + (["nested"] if depth < 2 else [])
-    layers: list[nl.Layer] = []
-    width = n_in
-    for kind in draw(st.lists(st.sampled_from(kinds), max_size=4)):
-        if kind == "linear":
-            out = draw(nst.feature_widths())
-            bias = draw(st.booleans())
-            layers.append(
-                nl.Linear(width, out, bias=bias, dtype=draw(DTYPES), rng=draw(nst.seeds()))
-            )
-            width = out
-        elif kind == "sigmoid":
-            layers.append(nl.Sigmoid())
-        elif kind == "bias_append":
-            layers.append(nl.BiasAppend())
-            width += 1
-        else:
-            inner, width = draw(chains(width, depth + 1))
-            layers.append(inner)
-    return nl.Sequential(*layers), width
-
-
-@st.composite
 def models_with_inputs(draw: st.DrawFn) -> tuple[nl.Sequential, Array]:
-    """The derivation's network or a drawn chain, and an input batch (float32 or float64)."""
+    """The derivation's network or a drawn chain of every registered kind (Linears of both dtypes),
+    and an input batch (float32 or float64)."""
     if draw(st.booleans(), label="two_layer_network"):
         model = draw(nst.two_layer_networks())
         n_in = model[0].in_features  # type: ignore[attr-defined]
@@ -224,15 +200,13 @@ def test_a_loaded_model_is_bit_identical_forward_and_backward(
         assert_identical(parameter.grad, expected.grad)
 
 
-@pytest.mark.parametrize("name", nnlite.layers.__all__)
-def test_every_built_in_layer_round_trips(tmp_path: Path, name: str) -> None:
-    """Read from nnlite.layers.__all__, so a layer added there is covered (and must be buildable
-    here: Linear needs its widths, the others their defaults)."""
-    cls = getattr(nnlite.layers, name)
-    layer = nl.Linear(3, 2, rng=0, dtype=np.float32) if cls is nl.Linear else cls()
+@pytest.mark.parametrize("kind", layer_kinds(), ids=lambda kind: kind.name)
+def test_every_registered_kind_round_trips(tmp_path: Path, kind: LayerKind) -> None:
+    """Read from the registry, so a kind registered is covered, built by its example."""
+    layer = kind.example(3)
     save(layer, tmp_path / "layer.npz")
     loaded = load(tmp_path / "layer.npz")
-    assert type(loaded) is cls
+    assert type(loaded) is kind.layer
     assert_same_model(loaded, layer)
 
 
@@ -324,7 +298,7 @@ def test_a_user_layer_without_custom_layers_is_named(tmp_path: Path) -> None:
     message = str(load_error(tmp_path / "model.npz", "Sequential layer 1.0: unknown layer class"))
     assert "'Scale'" in message
     assert "custom_layers={'Scale': Scale}" in message
-    for name in [*nnlite.layers.__all__, "Sequential"]:  # the known ones are listed
+    for name in [*(kind.name for kind in layer_kinds()), "Sequential"]:  # the known ones listed
         assert name in message
 
 
@@ -343,15 +317,16 @@ def test_custom_layers_must_be_layer_classes(tmp_path: Path) -> None:
         load(tmp_path / "model.npz", custom_layers={"Scale": Scale(2)})  # type: ignore[dict-item]
 
 
-def test_built_in_layers_are_looked_up_when_loading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A layer added to nnlite.layers.__all__ is known to save and load without custom_layers."""
+def test_registered_kinds_are_looked_up_when_loading(tmp_path: Path) -> None:
+    """A kind in the registry loads without custom_layers, and is listed among the known ones."""
     save(nl.Sequential(Doubling()), tmp_path / "model.npz")
     load_error(tmp_path / "model.npz", "unknown layer class 'Doubling'")
-    monkeypatch.setattr(nnlite.layers, "Doubling", Doubling, raising=False)
-    monkeypatch.setattr(nnlite.layers, "__all__", [*nnlite.layers.__all__, "Doubling"])
-    assert isinstance(load(tmp_path / "model.npz")[0], Doubling)  # type: ignore[index]
+    register(LayerKind(Doubling, example=lambda n: Doubling()))
+    try:
+        assert isinstance(load(tmp_path / "model.npz")[0], Doubling)  # type: ignore[index]
+    finally:
+        unregister(Doubling)
+    load_error(tmp_path / "model.npz", "unknown layer class 'Doubling'")
 
 
 ShadowLinear = type("Linear", (Scale,), {})  # a user class with a built-in's name
@@ -505,7 +480,7 @@ def nested(depth: int) -> dict[str, Any]:
         ),
         (
             {"class": "Linear", "config": {"in_features": 0, "out_features": 2}},
-            r"Linear\(\*\*.*\) failed: ValueError: Linear expects in_features",
+            r"Linear\(\*\*.*\) failed: ArgumentValueError: Linear: in_features must be an int >= 1",
         ),
         (
             {"class": "Linear", "config": {"in_features": 2, "out_features": 2, "act": "relu"}},
@@ -1100,15 +1075,14 @@ def built_values(layer: nl.Layer) -> int:
     return sum(values.size for values in layer.state_dict().values())
 
 
-@pytest.mark.parametrize("name", nnlite.layers.__all__)
-def test_the_size_check_knows_what_every_built_in_layer_allocates(name: str) -> None:
-    """A built-in layer with parameters must be in the size check's table, or a crafted file could
-    make it allocate unchecked. Read from nnlite.layers.__all__, so a new layer is covered."""
-    cls = getattr(nnlite.layers, name)
-    if cls is nl.Linear:
-        return  # drawn below, over its configs
-    counted = nnlite.serialization._PARAMETER_VALUES.get(cls)
-    assert (counted({}) if counted else 0) == built_values(cls())
+@pytest.mark.parametrize("kind", layer_kinds(), ids=lambda kind: kind.name)
+def test_the_size_check_knows_what_every_registered_layer_allocates(kind: LayerKind) -> None:
+    """A kind that holds state must say how much its constructor allocates (state_size), or a
+    crafted file could make it allocate unchecked. Read from the registry, so a new kind is
+    covered."""
+    layer = kind.example(3)
+    counted = kind.state_size(layer.get_config()) if kind.state_size else 0
+    assert counted == built_values(layer)
 
 
 @given(
@@ -1121,7 +1095,9 @@ def test_the_size_check_counts_what_linear_allocates(
     n_in: int, n_out: int, bias: bool, dtype: str
 ) -> None:
     config = {"in_features": n_in, "out_features": n_out, "bias": bias, "dtype": dtype}
-    counted = nnlite.serialization._PARAMETER_VALUES[nl.Linear](config)
+    size = layer_kind(nl.Linear).state_size  # type: ignore[union-attr]
+    assert size is not None
+    counted = size(config)
     assert counted == built_values(nl.Linear(**config))  # type: ignore[arg-type]
 
 

@@ -148,18 +148,22 @@ def test_divergence_is_a_clear_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"epochs": 0}, "epochs to be a positive int, got 0"),
-        ({"epochs": 2.5}, "epochs to be a positive int, got 2.5"),
-        ({"epochs": 1, "batch_size": 0}, "batch_size to be a positive int, got 0"),
-        ({"epochs": 1, "patience": 2}, "patience .* needs validation_data"),
-        ({"epochs": 1, "patience": -1, "validation_data": (X_XOR, Y_XOR)}, "patience to be"),
+        ({"epochs": 0}, ValueError, r"^fit: epochs must be an int >= 1, got 0$"),
+        ({"epochs": 2.5}, TypeError, r"^fit: epochs must be an int >= 1, got 2\.5$"),
+        ({"epochs": 1, "batch_size": 0}, ValueError, "^fit: batch_size must be an int >= 1, got 0"),
+        ({"epochs": 1, "patience": 2}, ValueError, "patience .* needs validation_data"),
+        (
+            {"epochs": 1, "patience": -1, "validation_data": (X_XOR, Y_XOR)},
+            ValueError,
+            "^fit: patience must be an int >= 1, got -1$",
+        ),
     ],
 )
-def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
+def test_bad_arguments(kwargs: dict[str, object], error: type[Exception], message: str) -> None:
     model = nl.two_layer_network(2, 2, rng=0)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         fit(model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR, **kwargs)  # type: ignore[arg-type]
 
 

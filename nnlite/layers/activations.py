@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnlite._constraints import Real
+from nnlite._kinds import LayerKind, OnnxConverter, TorchConversion, register
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 
 def sigmoid(h: FloatArray) -> FloatArray:
@@ -131,7 +135,8 @@ class LeakyReLU(Layer):
         x: any shape -> y: the same shape.
 
     Raises:
-        ValueError: negative_slope is not a finite real number >= 0.
+        ArgumentValueError: (a ValueError) negative_slope is a number below 0 or not finite.
+        ArgumentTypeError: (a TypeError) negative_slope is not a real number.
 
     Examples:
         >>> nl.LeakyReLU(0.1)(np.array([[-2.0, 0.0, 3.0]]))
@@ -140,18 +145,9 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        if (
-            isinstance(negative_slope, bool)
-            or not isinstance(negative_slope, (int, float, np.integer, np.floating))
-            or not math.isfinite(negative_slope)
-            or negative_slope < 0
-        ):
-            raise ValueError(
-                f"LeakyReLU expects negative_slope to be a finite number >= 0, "
-                f"got {negative_slope!r}"
-            )
-        # A Python float: a numpy float64 scalar would turn float32 arrays into float64.
-        self.negative_slope = float(negative_slope)
+        # Checked and made a Python float: a numpy float64 scalar would turn float32 arrays into
+        # float64.
+        self.negative_slope = Real(low=0).check("LeakyReLU", "negative_slope", negative_slope)
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = max(x, 0) + negative_slope * min(x, 0)."""
@@ -195,3 +191,44 @@ class Identity(Layer):
     def backward(self, grad_y: FloatArray) -> FloatArray:
         """dL/dx = dL/dy: the derivative of y = x is 1."""
         return grad_y
+
+
+# --- What the rest of nnlite knows of these layers (nnlite._kinds): saving, the command, the
+# tests, and PyTorch and ONNX. Each is its torch.nn namesake and one ONNX op of its input, except
+# LeakyReLU in a float64 ONNX graph.
+
+
+def _leaky_relu_to_onnx(graph: OnnxGraph, layer: LeakyReLU, x: str) -> str:
+    """``LeakyRelu(alpha=negative_slope)``, or where float32 cannot hold the slope exactly in a
+    float64 graph, ``Relu(x) + slope * (x - Relu(x))`` with a float64 slope."""
+    slope = layer.negative_slope
+    if graph.dtype == np.float32 or float(np.float32(slope)) == slope:
+        return graph.node("LeakyRelu", [x], alpha=slope)
+    # LeakyRelu's alpha is a float32 attribute: a slope such as 0.1 would be rounded to float32,
+    # an error of 1.5e-8. So in float64, nnlite's own formula with a double:
+    # max(x, 0) + slope * min(x, 0), min(x, 0) being x - max(x, 0), exactly.
+    positive = graph.node("Relu", [x])
+    negative = graph.node("Sub", [x, positive])
+    scaled = graph.node("Mul", [negative, graph.constant("slope", np.array(slope, graph.dtype))])
+    return graph.node("Add", [positive, scaled])
+
+
+def _elementwise(
+    cls: type[Layer], torch_name: str, onnx: OnnxConverter, *arguments: str
+) -> LayerKind:
+    """The kind of an elementwise layer whose counterpart is ``torch.nn.<torch_name>``, the two
+    sharing the constructor ``arguments``."""
+    return LayerKind(
+        cls,
+        example=lambda n: cls(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: getattr(torch.nn, torch_name), arguments=arguments),
+        onnx=onnx,
+    )
+
+
+register(_elementwise(Sigmoid, "Sigmoid", "Sigmoid"))
+register(_elementwise(Tanh, "Tanh", "Tanh"))
+register(_elementwise(ReLU, "ReLU", "Relu"))
+register(_elementwise(LeakyReLU, "LeakyReLU", _leaky_relu_to_onnx, "negative_slope"))
+register(_elementwise(Identity, "Identity", "Identity"))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+from nnlite._kinds import LayerKind, TorchFormula, register
 from nnlite._validation import check_rows
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 
 class BiasAppend(Layer):
@@ -39,3 +45,35 @@ class BiasAppend(Layer):
         the rows of W2 that meet Z, and never by W2's bias row.
         """
         return grad_y[:, :-1]
+
+
+# --- What the rest of nnlite knows of BiasAppend (nnlite._kinds): saving, the command, the tests,
+# and PyTorch (which has no such module: nnlite.interop.BiasAppend is made from the formula) and
+# ONNX. torch is handed to the converters, never imported here.
+
+
+def _in_torch(torch: Any, x: Any) -> Any:
+    """y = [x, 1], the ones in x's dtype and on x's device."""
+    ones = torch.ones(x.shape[0], 1, dtype=x.dtype, device=x.device)
+    return torch.cat([x, ones], dim=1)
+
+
+def _to_onnx(graph: OnnxGraph, layer: BiasAppend, x: str) -> str:
+    """``Concat(x, ones, axis=1)``, the ones ``ConstantOfShape([N, 1])`` with N read from
+    ``Shape(x)`` at run time, so the batch size stays free."""
+    batch = graph.node("Shape", [x], start=0, end=1)  # [N]
+    one = graph.constant("one", np.array([1], dtype=np.int64))
+    shape = graph.node("Concat", [batch, one], axis=0)  # [N, 1]
+    ones = graph.node("ConstantOfShape", [shape], value=graph.tensor(np.ones(1, graph.dtype)))
+    return graph.node("Concat", [x, ones], axis=1)
+
+
+register(
+    LayerKind(
+        BiasAppend,
+        example=lambda n: BiasAppend(),
+        output_width=lambda layer, width: None if width is None else width + 1,
+        torch=TorchFormula(_in_torch),
+        onnx=_to_onnx,
+    )
+)

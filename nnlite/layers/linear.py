@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from nnlite._validation import check_features, positive_int
+from nnlite._constraints import FloatDtype, Integer
+from nnlite._kinds import LayerKind, TorchConversion, register
+from nnlite._validation import check_features
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.typing import FloatArray, RngLike
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 
 class Linear(Layer):
@@ -37,7 +43,8 @@ class Linear(Layer):
         bias: Parameter of shape (out_features,), same init, or None when ``bias=False``.
 
     Raises:
-        ValueError: a width is not a positive int. TypeError: dtype is not float32 or float64.
+        ArgumentValueError: (a ValueError) a width is an int below 1. ArgumentTypeError: (a
+            TypeError) a width is not an int, or dtype is not float32 or float64.
         ShapeError: (at forward) x is not (N, in_features).
 
     Examples:
@@ -56,9 +63,9 @@ class Linear(Layer):
         dtype: DTypeLike = np.float64,
     ) -> None:
         super().__init__()
-        self.in_features = positive_int("Linear", "in_features", in_features)
-        self.out_features = positive_int("Linear", "out_features", out_features)
-        self.dtype = _float_dtype(dtype)
+        self.in_features = Integer(low=1).check("Linear", "in_features", in_features)
+        self.out_features = Integer(low=1).check("Linear", "out_features", out_features)
+        self.dtype = FloatDtype().check("Linear", "dtype", dtype)
         generator = np.random.default_rng(rng)
         bound = 1.0 / math.sqrt(in_features)
         self.weight = Parameter(
@@ -126,12 +133,70 @@ class Linear(Layer):
         return text
 
 
-def _float_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError:
-        resolved = None
-    # (checked with `is None` first: np.dtype(None) is float64, so None == float64 dtype is True)
-    if resolved is None or resolved not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"Linear expects dtype float32 or float64, got {dtype!r}")
-    return resolved  # type: ignore[return-value]
+# --- What the rest of nnlite knows of Linear (nnlite._kinds): saving, the command, the tests, and
+# PyTorch and ONNX. torch is handed to the converters, never imported here.
+
+
+def _to_torch(torch: Any, layer: Linear) -> Any:
+    """``torch.nn.Linear`` with weight W^T, of shape (out, in), and the same bias and dtype."""
+    module = torch.nn.utils.skip_init(  # no random init: every value is overwritten
+        torch.nn.Linear,
+        layer.in_features,
+        layer.out_features,
+        bias=layer.bias is not None,
+        dtype=getattr(torch, str(layer.dtype)),
+    )
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(layer.weight.data.T))  # (in, out) -> (out, in)
+        if layer.bias is not None:
+            module.bias.copy_(torch.from_numpy(layer.bias.data))
+    return module
+
+
+def _from_torch(torch: Any, module: Any) -> Linear:
+    """The Linear of a ``torch.nn.Linear``: its weight transposed back to (in, out)."""
+    dtypes = {torch.float32: np.float32, torch.float64: np.float64}
+    if module.weight.dtype not in dtypes:
+        raise TypeError(f"its parameters are {module.weight.dtype}, not float32 or float64")
+    layer = Linear(
+        module.in_features,
+        module.out_features,
+        bias=module.bias is not None,
+        rng=0,  # overwritten below; a fixed seed avoids drawing fresh entropy
+        dtype=dtypes[module.weight.dtype],
+    )
+    layer.weight.data[...] = module.weight.detach().cpu().numpy().T  # (out, in) -> (in, out)
+    if layer.bias is not None:
+        layer.bias.data[...] = module.bias.detach().cpu().numpy()
+    return layer
+
+
+def _to_onnx(graph: OnnxGraph, layer: Linear, x: str) -> str:
+    """``MatMul(x, W)``, W in nnlite's (in, out) layout, then ``Add(., b)`` with a bias."""
+    y = graph.node("MatMul", [x, graph.constant("weight", layer.weight.data)])
+    if layer.bias is not None:
+        y = graph.node("Add", [y, graph.constant("bias", layer.bias.data)])
+    return y
+
+
+def _state_size(config: Mapping[str, Any]) -> int:
+    """How many values ``Linear(**config)`` allocates: in * out, plus out for a bias."""
+    n_in, n_out = config.get("in_features"), config.get("out_features")
+    if type(n_in) is not int or type(n_out) is not int or n_in < 1 or n_out < 1:
+        return 0  # its constructor refuses it, before allocating anything
+    return n_in * n_out + (n_out if config.get("bias", True) else 0)
+
+
+register(
+    LayerKind(
+        Linear,
+        example=lambda n: Linear(n, 3, rng=n),
+        input_width=lambda layer: layer.in_features,
+        output_width=lambda layer, width: layer.out_features,
+        state_size=_state_size,
+        torch=TorchConversion(
+            lambda torch: torch.nn.Linear, to_torch=_to_torch, from_torch=_from_torch
+        ),
+        onnx=_to_onnx,
+    )
+)
