@@ -80,11 +80,12 @@ class Linear(Layer):
         return y
 
     def backward(self, grad_y: FloatArray) -> FloatArray:
-        """dL/dW and dL/db as :meth:`backward_parameters` adds them, then dL/dx = grad_y W^T.
+        """dL/dx = grad_y W^T, once :meth:`backward_parameters` has added dL/dW and dL/db.
 
-        It calls Linear's own backward_parameters, not ``self``'s: a subclass that overrides
-        backward gets the default backward_parameters, which runs backward, and the two would call
-        each other for ever.
+        The two halves, as Torch7's ``Module:backward`` is ``updateGradInput`` and
+        ``accGradParameters``. It calls Linear's own backward_parameters, not ``self``'s: a
+        subclass that overrides backward gets the default backward_parameters, which runs
+        backward, and the two would call each other for ever.
         """
         Linear.backward_parameters(self, grad_y)  # eq. 7, 9: dL/dW (and dL/db)
         return grad_y @ self.weight.data.T  # eq. 8, 9: dL/dx[i, k] = sum_l grad_y[i, l] W[k, l]
