@@ -1,67 +1,138 @@
-"""Every example in README.md, docs/*.md and the docstrings runs, and shows what it prints."""
+"""The docs' examples are run, and what the README shows beside them is what nnlite does.
+
+The examples themselves run as tests of their own, collected by sybil (configured in
+tests/docs_runner.py): every python block of README.md and docs/*.md with the output shown after
+it, and the docstrings' examples. Here: that runner finds what it should and can fail, and the
+README's claims that are not python blocks (the quickstart script, the repr, the command's
+output and the CI markers).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import doctest
-import importlib
-import io
-import pkgutil
 import re
+import unittest
 from pathlib import Path
 
-import numpy as np
 import pytest
+from sybil import Sybil
+from sybil.example import SybilFailure
 
 import nnlite as nl
+from tests.docs_runner import DOCSTRINGS, PAGES, ROOT, empty_folder, page_setup, parsers_of_pages
 
-ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGE_PATHS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
-# Error digits depend on the machine's BLAS; everything else in shown output must match.
-SCIENTIFIC = re.compile(r"\d\.\d+e[+-]\d+")
-# A page whose examples need an optional extra says so at its top: <!-- requires: torch -->
-REQUIRES = re.compile(r"\A\s*<!-- requires: ([\w.]+) -->")
 
 
 def _blocks(page: Path) -> list[tuple[str, str]]:
     return [(match[1], match[2]) for match in FENCE.finditer(page.read_text())]
 
 
-def _normalize(text: str) -> str:
-    return "\n".join(SCIENTIFIC.sub("<num>", line.rstrip()) for line in text.strip().splitlines())
+def _evaluators(sybil: Sybil, path: Path) -> list[str]:
+    """The name of the evaluator of each example sybil finds in ``path``, in order."""
+    return [
+        getattr(example.region.evaluator, "__name__", type(example.region.evaluator).__name__)
+        for example in sybil.parse(path)
+    ]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
-def test_page_examples_run_and_print_what_the_page_shows(
-    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Run the page's python blocks in order in one namespace, in an empty folder (examples may
-    write files); a text block right after a block that printed something must be that output."""
-    for module in REQUIRES.findall(page.read_text()):
-        pytest.importorskip(module)  # a page marked <!-- requires: torch --> needs torch
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    blocks = _blocks(page)
-    for number, (language, code) in enumerate(blocks):
-        if language != "python":
-            continue
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            exec(compile(code, f"{page.name} block {number}", "exec"), namespace)
-        following = blocks[number + 1] if number + 1 < len(blocks) else None
-        if printed.getvalue() and following is not None and following[0] == "text":
-            assert _normalize(printed.getvalue()) == _normalize(following[1]), (
-                f"{page.name} block {number} printed something else than the page shows"
-            )
-
-
-def test_pages_have_examples() -> None:
-    """The runner above must not pass by finding nothing."""
-    assert sum(language == "python" for language, _ in _blocks(ROOT / "README.md")) >= 3
-    for page in PAGES:
+def test_sybil_runs_every_page() -> None:
+    """Every page is collected, and every python block of it is an example that runs."""
+    for page in PAGE_PATHS:
+        assert PAGES.should_parse(page), page.name
+        python_blocks = sum(language == "python" for language, _ in _blocks(page))
+        assert _evaluators(PAGES, page).count("run") == python_blocks, page.name
         if page.name != "index.md":
-            assert any(language == "python" for language, _ in _blocks(page)), page.name
+            assert python_blocks > 0, page.name
+    assert sum(language == "python" for language, _ in _blocks(ROOT / "README.md")) >= 3
+    assert not PAGES.should_parse(ROOT / "docs" / "assets" / "katex" / "README.md")
+
+
+def test_sybil_compares_the_shown_output() -> None:
+    """The README's and the tutorials' shown outputs are compared, not only run past."""
+    for name, at_least in [("README.md", 1), ("docs/write-a-layer.md", 4), ("docs/index.md", 1)]:
+        assert _evaluators(PAGES, ROOT / name).count("compare") >= at_least, name
+
+
+def test_sybil_runs_the_docstrings() -> None:
+    examples = [
+        example
+        for path in sorted((ROOT / "nnlite").rglob("*.py"))
+        if DOCSTRINGS.should_parse(path)
+        for example in DOCSTRINGS.parse(path)
+    ]
+    assert len(examples) >= 10
+    assert DOCSTRINGS.should_parse(ROOT / "nnlite" / "layers" / "linear.py")
+    assert not DOCSTRINGS.should_parse(ROOT / "nnlite" / "__main__.py")
+
+
+def _run_page(tmp_path: Path, text: str) -> list[Exception | None]:
+    """Run a page through the pages' parsers as pytest would; what each example raised."""
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    sybil = Sybil(parsers_of_pages(), path=str(tmp_path), patterns=["*.md"], setup=page_setup)
+    document = sybil.parse(page)
+    page_setup(document.namespace)
+    outcomes: list[Exception | None] = []
+    for example in document:
+        try:
+            example.evaluate()
+        except (SybilFailure, unittest.SkipTest, NameError) as error:
+            outcomes.append(error)
+        else:
+            outcomes.append(None)
+    return outcomes
+
+
+PRINT_ONE = "```python\nx = 1\nprint(x, 2.25e-16)\n```\n\n"
+
+
+def test_shown_output_that_matches_passes(tmp_path: Path) -> None:
+    """Digits in e-notation may differ (BLAS), trailing spaces too; the namespace is the page's."""
+    text = PRINT_ONE + "```text\n1 3.17e-16   \n```\n\n```python\nassert x == 1\n```\n"
+    assert _run_page(tmp_path, text) == [None, None, None]
+
+
+@pytest.mark.parametrize(
+    ("shown", "complaint"),
+    [("2 2.25e-16", "where the page shows\n2 2.25e-16"), ("1", "where the page shows\n1")],
+)
+def test_shown_output_that_differs_fails(tmp_path: Path, shown: str, complaint: str) -> None:
+    outcomes = _run_page(tmp_path, PRINT_ONE + f"```text\n{shown}\n```\n")
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], SybilFailure)
+    assert complaint in str(outcomes[1])
+
+
+def test_shown_output_of_a_silent_block_fails(tmp_path: Path) -> None:
+    outcomes = _run_page(tmp_path, "```python\nx = 1\n```\n```text\n1\n```\n")
+    assert isinstance(outcomes[1], SybilFailure)
+    assert "printed nothing" in str(outcomes[1])
+
+
+def test_text_after_prose_or_bash_is_not_output(tmp_path: Path) -> None:
+    text = PRINT_ONE + "Prose.\n\n```bash\necho\n```\n\n```text\nnot output\n```\n"
+    assert _run_page(tmp_path, text) == [None]
+
+
+def test_a_page_needing_a_missing_extra_is_skipped(tmp_path: Path) -> None:
+    skip = '<!-- skip: start if(missing("no_such_module"), reason="needs no_such_module") -->\n'
+    outcomes = _run_page(tmp_path, skip + "```python\nraise ValueError\n```\n")
+    assert isinstance(outcomes[1], unittest.SkipTest)
+    assert "needs no_such_module" in str(outcomes[1])
+    present = '<!-- skip: start if(missing("numpy"), reason="needs numpy") -->\n'
+    outcomes = _run_page(tmp_path, present + "```python\nundefined_name\n```\n")
+    assert isinstance(outcomes[1], NameError)  # numpy is there: the block ran
+
+
+def test_pages_run_in_an_empty_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Examples may write files (nl.save): each page runs in a new folder, never the checkout."""
+    assert PAGES.fixtures == ("in_an_empty_folder",)
+    before = Path.cwd()
+    with empty_folder(tmp_path_factory) as folder:
+        assert Path.cwd() == folder != before
+        assert list(folder.iterdir()) == []
+    assert Path.cwd() == before
 
 
 def test_readme_quickstart_is_the_example_script() -> None:
@@ -82,34 +153,6 @@ def test_readme_commands_are_marked_for_ci() -> None:
     for marker in ("<!-- command: run -->", "<!-- command: test -->"):
         assert text.count(marker) == 1
         assert text.split(marker, 1)[1].lstrip().startswith("```bash\n")
-
-
-MODULES = sorted(
-    info.name
-    for info in pkgutil.walk_packages(nl.__path__, prefix="nnlite.")
-    if not info.ispkg and info.name != "nnlite.__main__"  # importing it would run the command
-)
-
-
-@pytest.mark.parametrize("module_name", MODULES)
-def test_docstring_examples(module_name: str) -> None:
-    module = importlib.import_module(module_name)
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
-    for test in finder.find(module, module_name, globs={"np": np, "nl": nl}):
-        runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {module_name}"
-
-
-def test_docstrings_have_examples() -> None:
-    finder = doctest.DocTestFinder()
-    examples = sum(
-        len(test.examples)
-        for name in MODULES
-        for test in finder.find(importlib.import_module(name), name)
-    )
-    assert examples >= 10
 
 
 def test_readme_shows_the_real_output_of_nnlite_train(capsys: pytest.CaptureFixture[str]) -> None:

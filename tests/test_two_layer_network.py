@@ -3,14 +3,14 @@
 The reference values here are written out from the equations themselves, as explicit loops over
 i (sample), k and l (weight indices), with the textbook sigmoid 1 / (1 + exp(-x)) and the
 derivative in the form y (1 - y), exactly as the derivation writes them. None of nnlite's own
-functions (its stable sigmoid, its sigmoid derivative, Linear's matrix products) is used for a
-reference value, so a test passes only if nnlite's layers, chained by Sequential, reproduce the
+functions (its sigmoid, Sigmoid's backward, Linear's matrix products) is used for a reference
+value, so a test passes only if nnlite's layers, chained by Sequential, reproduce the
 derivation.
 
-Tolerances: rtol 1e-10 with atol 1e-14. nnlite evaluates the same quantities in a different form
-(a numerically stable sigmoid, sigma'(h) = e / (1 + e)^2 instead of y (1 - y), BLAS matrix products
-instead of these loops), so the results agree only up to rounding, and where a sum over samples
-cancels, rounding relative to the (near-zero) result is unbounded: that is what the atol covers.
+Tolerances: rtol 1e-10 with atol 1e-14. nnlite evaluates the same quantities in another order
+(BLAS matrix products instead of these loops, which sum in another order), so the results agree
+only up to rounding, and where a sum over samples cancels, rounding relative to the (near-zero)
+result is unbounded: that is what the atol covers.
 With |X| <= 3, Y and y_hat in [0, 1] and nnlite's initial weights |W| <= 1/sqrt(fan_in) <= 1, every
 term of eq. 7 is at most 1/N * 1 * 1/4 * 1, and every term of eq. 9 at most
 1/N * 1 * 1/4 * 1 * 1/4 * 3, so each gradient's terms sum (in absolute value) to at most about 0.25
@@ -82,7 +82,7 @@ def cases(draw: st.DrawFn, *, min_out: int = 1, max_out: int = 1) -> Case:
 
 
 def textbook_sigmoid(x: Array | float) -> Any:
-    """sigma(x) = 1 / (1 + e^-x), as eq. 3 writes it (not nnlite's stable form)."""
+    """sigma(x) = 1 / (1 + e^-x), as eq. 3 writes it, in one expression (not nnlite's function)."""
     return 1.0 / (1.0 + np.exp(-x))
 
 

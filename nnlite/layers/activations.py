@@ -23,23 +23,26 @@ def sigmoid(h: FloatArray) -> FloatArray:
     tiny and the result rounds to 1, as it should. Below h = -709 (float64) or -88 (float32)
     exp(-h) overflows to inf and 1 / (1 + inf) = 0, the right answer (the true value is below the
     smallest normal number): that overflow is expected, so it is not reported.
-
-    Computed in place in the one array it returns: four passes over memory and no temporaries,
-    where the expression would allocate three (measured: twice as fast on large arrays).
     """
-    y = np.negative(h, out=np.empty_like(h))  # out=: an array even when h is 0-d
-    with np.errstate(over="ignore"):  # exp(-h) = inf for h < -709 is expected, see above
-        np.exp(y, out=y)
-    y += 1
-    return np.reciprocal(y, out=y)
+    # Computed in the one array it returns, a step at a time. Measured with one nl.fit step of the
+    # benchmark's two_layer_network at its medium size (N = 256, 256-256-10, float64): written as
+    # the expression, whose temporaries are handed back to the system and faulted in again at
+    # every step (149 page faults a step instead of 75), the step takes 8% to 14% longer (two
+    # runs). At the other sizes, and in float32, the two are within 3% of each other.
+    y = np.negative(h, out=np.empty_like(h))  # -h; out=: an array even when h is 0-d
+    with np.errstate(over="ignore"):  # exp(-h) = inf below h = -709 gives the right 0
+        np.exp(y, out=y)  # exp(-h)
+    y += 1  # 1 + exp(-h)
+    return np.reciprocal(y, out=y)  # 1 / (1 + exp(-h))
 
 
 class Sigmoid(Layer):
     """y = sigma(x) = 1 / (1 + exp(-x)), elementwise (eq. 3 and 5).
 
-    The derivative is the derivation's sigma(x) (1 - sigma(x)), from the cached output. Where
-    sigma(x) rounds to 1 (x above about 37 in float64, 17 in float32) it rounds to 0, an absolute
-    error below the float's epsilon, as in PyTorch and every framework that keeps the output.
+    The derivative is the derivation's sigma(x) (1 - sigma(x)) = y (1 - y), from the cached output.
+    Where sigma(x) rounds to 1 (x above about 37 in float64, 17 in float32) it rounds to 0, an
+    absolute error below the float's epsilon, as in PyTorch and every framework that keeps the
+    output.
 
     Shape:
         x: any shape -> y: the same shape.
@@ -51,16 +54,19 @@ class Sigmoid(Layer):
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = sigma(x)."""
-        self.y = sigmoid(x)  # backward's derivative is a function of y alone
+        self.y = sigmoid(x)  # eq. 3 and 5: Z = sigma(H), y_hat = sigma(O); backward needs only y
         return self.y
 
     def backward(self, grad_y: FloatArray) -> FloatArray:
-        """dL/dx = dL/dy * y (1 - y), the sigma(H)(1 - sigma(H)) factor of eq. 9."""
-        # Three passes in one new array, where grad_y * y * (1 - y) would allocate two.
-        grad_x = np.subtract(1, self.y, out=np.empty_like(self.y))  # 1 - y, an array even if 0-d
-        grad_x *= self.y
-        grad_x *= grad_y
-        return grad_x
+        """dL/dx = dL/dy * y (1 - y): the sigma(H)(1 - sigma(H)) factor of eq. 9 (and of eq. 7).
+
+        Grouped as the chain rule, dL/dy times dy/dx, which is also the fast order, measured: the
+        ungrouped ``grad_y * y * (1 - y)`` frees two temporaries at once, which go back to the
+        system and are faulted in again at every step, 17% of an ``nl.fit`` step at the
+        benchmark's medium size (N = 256, 256-256-10, float64).
+        """
+        grad_x = grad_y * (self.y * (1 - self.y))  # eq. 9: dL/dH = dL/dZ * Z (1 - Z)
+        return np.asarray(grad_x)  # numpy makes the product of 0-d arrays a scalar
 
 
 def tanh_derivative(x: FloatArray) -> FloatArray:

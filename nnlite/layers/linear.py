@@ -81,39 +81,27 @@ class Linear(Layer):
         """y = x @ W + b."""
         check_features(self, x, self.in_features)
         self.x = x  # dL/dW needs the input
-        y = x @ self.weight.data
+        y = x @ self.weight.data  # eq. 2 and 4: H = X W1, O = [Z, 1] W2
         if self.bias is not None:
             y += self.bias.data
         return y
 
     def backward(self, grad_y: FloatArray) -> FloatArray:
-        """dL/dW += x^T grad_y, dL/db += sum_i grad_y[i], and return dL/dx = grad_y W^T."""
-        self.weight.grad += self._x_transposed_times(grad_y)  # eq. 7: sum_i x[i, k] grad_y[i]
-        if self.bias is not None:
-            self.bias.grad += grad_y.sum(axis=0)
-        return grad_y @ self.weight.data.T  # eq. 9: the W2[l] factor, for every hidden unit l
+        """dL/dx = grad_y W^T, once :meth:`backward_parameters` has added dL/dW and dL/db.
+
+        The two halves, as Torch7's ``Module:backward`` is ``updateGradInput`` and
+        ``accGradParameters``. It calls Linear's own backward_parameters, not ``self``'s: a
+        subclass that overrides backward gets the default backward_parameters, which runs
+        backward, and the two would call each other for ever.
+        """
+        Linear.backward_parameters(self, grad_y)  # eq. 7, 9: dL/dW (and dL/db)
+        return grad_y @ self.weight.data.T  # eq. 8, 9: dL/dx[i, k] = sum_l grad_y[i, l] W[k, l]
 
     def backward_parameters(self, grad_y: FloatArray) -> None:
-        """backward without its last line: dL/dW and dL/db, not dL/dx (see Layer)."""
-        self.weight.grad += self._x_transposed_times(grad_y)
+        """The parameter half of backward: dL/dW += x^T grad_y, dL/db += sum_i grad_y[i]."""
+        self.weight.grad += self.x.T @ grad_y  # eq. 7, 9: dL/dW[k, l] = sum_i x[i, k] grad_y[i, l]
         if self.bias is not None:
             self.bias.grad += grad_y.sum(axis=0)
-
-    _product: FloatArray | None = None
-
-    def _x_transposed_times(self, grad_y: FloatArray) -> FloatArray:
-        """x^T grad_y, the weight gradient of this batch, in an array kept from step to step.
-
-        Written ``self.x.T @ grad_y`` it would be a new weight-sized array at every step, and a new
-        array of a few hundred kB costs the page faults of fresh memory: measured, 10% of a whole
-        training step at the benchmark's medium size. The array is private: it is only ever added
-        into ``weight.grad``, never handed out.
-        """
-        shape = (self.x.shape[1], grad_y.shape[1])
-        dtype = np.result_type(self.x, grad_y)
-        if self._product is None or self._product.shape != shape or self._product.dtype != dtype:
-            self._product = np.empty(shape, dtype)
-        return np.matmul(self.x.T, grad_y, out=self._product)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, for saving: widths, bias and dtype (not rng)."""
