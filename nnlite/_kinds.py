@@ -7,7 +7,8 @@ A layer's own class is its math. What the rest of nnlite needs to know about the
 - saving and loading (:mod:`nnlite.serialization`): the class names a file may name;
 - the ``nnlite`` command: a model's input width (:func:`nnlite._architecture.input_width`);
 - :mod:`nnlite.interop`: the PyTorch counterpart, both ways, and the ONNX nodes;
-- the tests: an example layer for a drawn width, and which input shapes to draw.
+- the tests: an example layer for a drawn width, and which input shapes to draw (every
+  registered kind runs through the whole conformance suite, tests/test_builtin_conformance.py).
 
 Losses have a :class:`LossKind` each. The supported-lists in error messages are made from the
 registry, so a kind registered is a kind named. torch and onnx are never imported here: a
@@ -90,6 +91,10 @@ class LayerKind:
         output_width: ``output_width(layer, width)``, the width of its output for input of
             ``width`` (None: not known). The default: the same width.
         any_shape: whether it takes input of any shape, elementwise, rather than rows (N, width).
+        sample_shape: for a kind that takes neither rows nor any shape, the shape of one sample
+            the conformance suite draws batches of, ``(N, *sample_shape)``, for the layer
+            ``example(sample_shape[0])`` (a Conv2d's ``(channels, height, width)``). None (the
+            default): rows ``(N, n)`` for ``example(n)``, n drawn.
         state_size: ``state_size(config)``, how many values (parameters and buffers) the
             constructor allocates for ``get_config()`` arguments ``config``, or 0 for arguments
             it refuses. ``nl.load`` adds these up before it builds anything, so that a few bytes
@@ -112,6 +117,7 @@ class LayerKind:
     input_width: Callable[[Any], int | None] = _no_width
     output_width: Callable[[Any, int | None], int | None] = _same_width
     any_shape: bool = False
+    sample_shape: tuple[int, ...] | None = None
     state_size: Callable[[Mapping[str, Any]], int] | None = None
     torch: TorchConversion | TorchFormula | None = None
     onnx: OnnxConverter | None = None
