@@ -421,10 +421,20 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
 
     estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
     require_finite(estimate.value, subject, "the finite-difference estimate of the prediction")
+
+    def evaluate_at_moved_target() -> FloatArray:
+        try:
+            return evaluate()
+        except ValueError:  # moved off the loss's domain: BCELoss's [0, 1], class labels
+            return np.array(np.nan)
+
     # The target is an input of the loss too: its rounding counts in the condition of L, with
-    # dL/dtarget measured the same way (and not compared with anything).
-    target_estimate = _estimate_tensor(target64, evaluate, np.ones(()), evaluate())
-    condition = _condition(prediction64, estimate) + _condition(target64, target_estimate)
+    # dL/dtarget measured the same way (and not compared with anything). A target the loss
+    # refuses once moved sits at the edge of its domain, a label 0 or 1 or a class index: an
+    # exact number, whose estimate (NaN) is left out.
+    target_estimate = _estimate_tensor(target64, evaluate_at_moved_target, np.ones(()), evaluate())
+    target_condition = float(np.nansum(np.abs(target64) * np.abs(target_estimate.value)))
+    condition = _condition(prediction64, estimate) + target_condition
     return _finish(
         GradientReport(subject, (_compare("prediction", analytic, estimate, condition),))
     )
