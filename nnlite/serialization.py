@@ -177,7 +177,7 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
             document = _read_document(archive, entries)
             parameters = _parameter_names(entries)
             available = sum(archive.size(name) for name in parameters.values()) // 4
-            _check_size(document["model"], classes, available)
+            check_size(document["model"], classes, available)
             state = _read_parameters(archive, parameters)
         model = build(document["model"], (), classes)
         model.load_state_dict(state, strict=True)
@@ -294,7 +294,7 @@ _SIZE_SLACK = 2**16
 differences are left to load_state_dict, which names every key that does not fit."""
 
 
-def _check_size(model: object, classes: Mapping[str, type[Layer]], available: int) -> None:
+def check_size(model: object, classes: Mapping[str, type[Layer]], available: int) -> None:
     """Refuse an architecture, before anything is built, that has more than MAX_LAYERS layers or
     whose built-in layers would allocate far more parameter values than the file holds
     (``available``: its parameter entries' bytes over 4, the size of a float32).
