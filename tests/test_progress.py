@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 
 import pytest
 
-import nnlite.progress
 from nnlite.progress import Progress
 
 
@@ -31,7 +31,7 @@ def test_quick_steps_print_the_first_and_the_last_line(
     no_tqdm: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock()
-    monkeypatch.setattr(nnlite.progress.time, "monotonic", clock)
+    monkeypatch.setattr(time, "monotonic", clock)
     stream = io.StringIO()
     with Progress(3000, enabled=True, stream=stream) as bar:
         for _ in range(3000):
@@ -42,7 +42,7 @@ def test_quick_steps_print_the_first_and_the_last_line(
 
 def test_at_most_a_line_every_interval(no_tqdm: None, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr(nnlite.progress.time, "monotonic", clock)
+    monkeypatch.setattr(time, "monotonic", clock)
     stream = io.StringIO()
     with Progress(100, enabled=True, stream=stream, unit="element") as bar:
         for _ in range(100):
