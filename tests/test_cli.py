@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 import nnlite as nl
+from nnlite import datasets
 from nnlite.cli import main
+from nnlite.training import accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -363,3 +365,40 @@ def test_help_shows_defaults_and_no_markup(capsys: pytest.CaptureFixture[str]) -
     predict_help = " ".join(capsys.readouterr().out.split())
     assert "the weights" not in predict_help
     assert "seed of the data set and the split: the one the model was trained with" in predict_help
+
+
+SHIFT_CLASS = '''
+
+class Shift(nl.Layer):
+    """y = x + 1, no parameters."""
+
+    def forward(self, x):
+        return x + 1.0
+
+    def backward(self, grad_y):
+        return grad_y
+'''
+
+
+def test_custom_layers_repeat_one_class_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "two_layers.py").write_text(SCALE_MODULE + SHIFT_CLASS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delitem(sys.modules, "two_layers", raising=False)
+    spec = importlib.util.spec_from_file_location("two_layers", tmp_path / "two_layers.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = nl.Sequential(nl.Linear(2, 1, rng=0), module.Scale(2.0), module.Shift(), nl.Sigmoid())
+    nl.save(model, tmp_path / "both.npz")
+    command = ["predict", "both.npz", "--dataset", "xor"]
+    assert main([*command, "--custom-layers", "two_layers:Scale"]) == 1
+    assert "unknown layer class 'Shift'" in capsys.readouterr().err
+    layers = ["--custom-layers", "two_layers:Scale", "--custom-layers", "two_layers:Shift"]
+    assert main([*command, *layers]) == 0
+    X, Y = datasets.xor()
+    expected = accuracy(model(X), Y)
+    assert f"test accuracy  {expected:.2%} (4 rows" in capsys.readouterr().out
+    monkeypatch.delitem(sys.modules, "two_layers")
