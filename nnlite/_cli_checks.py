@@ -98,12 +98,13 @@ def custom_layers(specs: Sequence[tuple[str, str]]) -> dict[str, type[Layer]]:
     return classes
 
 
-def save_target(path: str) -> None:
-    """``--save PATH`` can be written: not a folder, in a folder that exists."""
+def save_target(path: str, option: str = "--save") -> None:
+    """``--save PATH`` (or another ``option``'s file) can be written: not a folder, in a folder
+    that exists."""
     target = Path(path)
     if target.is_dir():
-        raise NnliteError(f"--save {path}: that is a folder; give a file name, e.g. model.npz")
-    _writable_folder("--save", path, target.parent, create=False)
+        raise NnliteError(f"{option} {path}: that is a folder; give a file name")
+    _writable_folder(option, path, target.parent, create=False)
 
 
 def plot_target(path: str) -> str:

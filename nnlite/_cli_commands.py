@@ -176,6 +176,7 @@ def export(args: argparse.Namespace) -> int:
     """
     from nnlite import interop  # imports torch or onnx only when run
 
+    save_target(args.out, option="OUT")
     model = _load(args)
     try:
         if args.to == "torch":

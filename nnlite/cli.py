@@ -270,7 +270,7 @@ def _export_parser(commands: _Commands) -> None:
         help="torch: a state_dict file for nnlite.interop.load_torch (needs nnlite[torch]); "
         "onnx: an ONNX graph (needs nnlite[onnx])",
     )
-    sub.add_argument("out", help="the file to write")
+    sub.add_argument("out", type=typed(str, FileName()), help="the file to write")
 
 
 __all__ = ["DEFAULTS", "LOADERS", "OPTIMIZERS", "Defaults", "main"]

@@ -103,6 +103,17 @@ def cases(folder: Path) -> dict[str, Case]:
             1,
             "mix float32 and float64",
         ),
+        "export to a missing folder": Case(
+            ["export", str(model), "--to", "onnx", str(folder / "missing" / "m.onnx")],
+            1,
+            "missing does not exist",
+        ),
+        "export to a folder": Case(
+            ["export", str(model), "--to", "onnx", str(folder / "a-folder")], 1, "that is a folder"
+        ),
+        "export to ''": Case(
+            ["export", str(model), "--to", "onnx", ""], 2, "must be a file name, got ''"
+        ),
         "a non-ASCII path on an ASCII console": Case(
             ["check", str(folder / "mod\u00e8le.npz")],
             1,
