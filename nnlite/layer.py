@@ -91,6 +91,16 @@ class Layer(Checked):
     """True when forward in training mode changes state that later forwards read (BatchNorm's
     running statistics). The checks then require forward to be pure in evaluation mode only."""
 
+    check_every_call: ClassVar[bool] = False
+    """True to keep the boundary checks on every call of this layer inside a Sequential.
+
+    A Sequential checks each layer in full on the first batch of each input signature (type,
+    shape, dtype), then calls the layers' methods as written and checks only the type, shape and
+    dtype of what each returns (see :class:`~nnlite.Sequential`): every error the checks give is
+    still given, for any layer. A layer that declares this is called through its checked methods
+    every time all the same: while you debug it, say, or when its own code reads the base
+    class's private bookkeeping (``_input_shape``, ``_output_shape``)."""
+
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
@@ -312,7 +322,12 @@ def _forward_checks(
     """forward's: x by the dtype rule, y an ndarray, and the shapes backward's checks need."""
     x = as_float_array(x, layer, "input")
     layer._output_shape = None  # a forward that fails leaves nothing for backward to use
-    y = forward(layer, x)
+    return checked_output(layer, x, forward(layer, x))
+
+
+def checked_output(layer: Layer, x: FloatArray, y: object) -> FloatArray:
+    """The checks of what ``layer.forward(x)`` returned: y an ndarray. Records the shapes of x and
+    y, which backward's checks compare with."""
     if not isinstance(y, np.ndarray):
         raise DTypeError(f"{label(layer)}.forward must return an ndarray, returned {describe(y)}")
     layer._input_shape, layer._output_shape = x.shape, y.shape
@@ -323,7 +338,11 @@ def _backward_checks(
     layer: Layer, backward: Callable[[Layer, FloatArray], FloatArray], grad_y: object
 ) -> FloatArray:
     """backward's: a forward ran, grad_y of the output's shape, grad_x of the input's."""
-    grad_x = backward(layer, _checked_grad_y(layer, grad_y, "backward"))
+    return checked_grad_x(layer, backward(layer, _checked_grad_y(layer, grad_y, "backward")))
+
+
+def checked_grad_x(layer: Layer, grad_x: object) -> FloatArray:
+    """The check of what ``layer.backward`` returned: grad_x of the last input's shape."""
     if not isinstance(grad_x, np.ndarray) or grad_x.shape != layer._input_shape:
         got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
         raise ShapeError(
