@@ -22,6 +22,14 @@ are all differences; a layer that declares ``check_every_call`` or has its own m
 instance is always called through them. Nothing of any layer's math is repeated here: the plan
 calls the methods the layers wrote.
 
+The plan does not look at the parameters (their arrays' identity, shape and dtype) or at the
+mode, because the checks do not either: they check what goes into and comes out of a layer. A
+layer's own code, which reads its parameters and its mode, runs on both paths, and what a swapped
+weight or another mode changes is seen in what the layer returns (a weight of another width gives
+an output of another width). ``tests/test_sequential_plan.py`` holds the two paths to the same
+numbers and the same errors after each such change; the optimizer checks its parameters' arrays
+at every step.
+
 Measured with the benchmark's tiny network (N = 4, 2-2-1, float64; ``nl.fit``'s step): the
 checks of a forward and a backward_parameters through the five layers took about 7 us of a 40 us
 step; the plan's own checks take about 1.5 us.
@@ -37,9 +45,9 @@ import numpy as np
 from nnlite._boundary import unchecked
 from nnlite._validation import KEPT_DTYPES, label
 from nnlite.errors import NnliteError, position
+from nnlite.layer import Layer
 
 if TYPE_CHECKING:
-    from nnlite.layer import Layer
     from nnlite.typing import FloatArray
 
 Signature = tuple[type, tuple[int, ...], np.dtype[Any]]
@@ -64,7 +72,7 @@ class Shape(tuple[int, ...]):
 # layer (None for an always-checked layer, whose own checks record them).
 _ForwardStep = tuple[
     int,
-    "Layer",
+    Layer,
     Callable[..., Any],
     "type[np.ndarray[Any, Any]]",
     np.dtype[Any],
@@ -74,7 +82,7 @@ _ForwardStep = tuple[
 # One step of a plan's backward: index, layer, its backward (or backward_parameters: then True
 # last, and nothing comes back), the output shape the plan gave the layer (None: always checked),
 # and the shape of the layer's input.
-_BackwardStep = tuple[int, "Layer", Callable[..., Any], "Shape | None", Shape, bool]
+_BackwardStep = tuple[int, Layer, Callable[..., Any], "Shape | None", Shape, bool]
 _Resume = Callable[["FloatArray", int, object], Any]
 """``resume(value, index, result)``: go on with the checks from layer ``index``."""
 
@@ -85,13 +93,22 @@ class Plan:
     Attributes:
         signature: the signature of the input it was made for.
         layers: the layer list it was made for (a copy), compared with ``Sequential.layers``.
+        first_with_parameters: the index of the first layer that held a parameter, or None:
+            backward_parameters runs the plan only while it still is.
         backward_steps: the steps of backward, from the last layer to the first.
         parameter_steps: the steps of backward_parameters: backward from the last layer down to
             the first that holds a parameter, and that one's backward_parameters (none at all
             when no layer holds a parameter).
     """
 
-    __slots__ = ("backward_steps", "forward_steps", "layers", "parameter_steps", "signature")
+    __slots__ = (
+        "backward_steps",
+        "first_with_parameters",
+        "forward_steps",
+        "layers",
+        "parameter_steps",
+        "signature",
+    )
 
     def __init__(
         self,
@@ -110,31 +127,40 @@ class Plan:
         """
         self.signature = signature
         self.layers = list(layers)
+        self.first_with_parameters = first_with_parameters
         self.forward_steps: list[_ForwardStep] = []
         self.backward_steps: list[_BackwardStep] = []
         parameter_half: list[_BackwardStep] = []
         for index, (layer, (x_shape, y)) in enumerate(zip(self.layers, shapes, strict=True)):
             forward = unchecked(layer, "forward")
             backward = unchecked(layer, "backward")
-            backward_parameters = unchecked(layer, "backward_parameters")
+            backward_parameters, parameters_only = (
+                _unchecked_backward_parameters(layer)
+                if index == first_with_parameters
+                else (None, True)
+            )
             given = (Shape(x_shape), Shape(y.shape))
             tokens: tuple[Shape, Shape] | None = given
             if (
                 type(layer).check_every_call
                 or forward is None
                 or backward is None
-                or backward_parameters is None
+                or (index == first_with_parameters and backward_parameters is None)
             ):  # always called through its checks
                 forward, backward = layer.forward, layer.backward
-                backward_parameters = layer.backward_parameters
+                backward_parameters, parameters_only = layer.backward_parameters, True
                 tokens = None
             else:
                 layer._input_shape, layer._output_shape = given
             output_token = None if tokens is None else tokens[1]
             self.forward_steps.append((index, layer, forward, type(y), y.dtype, given[1], tokens))
             self.backward_steps.append((index, layer, backward, output_token, given[0], False))
-            if index == first_with_parameters:
-                parameter_half = [(index, layer, backward_parameters, output_token, given[0], True)]
+            if index == first_with_parameters and backward_parameters is not None:
+                # Layer's default backward_parameters is backward with dL/dx dropped: the plan
+                # runs backward and checks its dL/dx, as the default's checked backward does.
+                parameter_half = [
+                    (index, layer, backward_parameters, output_token, given[0], parameters_only)
+                ]
         self.backward_steps.reverse()
         self.parameter_steps = [
             *(
@@ -195,6 +221,20 @@ class Plan:
                 return resume(grad_y, index, grad_x)  # type: ignore[no-any-return]
             grad_y = grad_x
         return grad_y
+
+
+def _unchecked_backward_parameters(layer: Layer) -> tuple[Callable[..., Any] | None, bool]:
+    """``layer.backward_parameters`` as written and True; or, when it has Layer's default (which
+    calls ``self.backward`` and drops dL/dx), its backward as written and False; (None, True)
+    when neither is reachable."""
+    method = unchecked(layer, "backward_parameters")
+    if (
+        method is None
+        and "backward_parameters" not in getattr(layer, "__dict__", {})
+        and getattr(type(layer), "backward_parameters", None) is Layer.backward_parameters
+    ):
+        return unchecked(layer, "backward"), False
+    return method, True
 
 
 def locate(error: BaseException, index: int, layer: Layer) -> None:
