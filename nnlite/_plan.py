@@ -22,6 +22,12 @@ are all differences; a layer that declares ``check_every_call`` or has its own m
 instance is always called through them. Nothing of any layer's math is repeated here: the plan
 calls the methods the layers wrote.
 
+A plan keeps the methods it found when it was made: one assigned afterwards to a layer or its
+class is found by the next plan (a new signature or layer list). Looking for one in every layer's
+``__dict__`` at every batch would cost 0.05 us a layer (measured on ``two_layer_network``'s five
+layers: 0.25 us a forward, about 2% of the benchmark's tiny step), and would still miss a method
+assigned to a class.
+
 The plan does not look at the parameters (their arrays' identity, shape and dtype) or at the
 mode, because the checks do not either: they check what goes into and comes out of a layer. A
 layer's own code, which reads its parameters and its mode, runs on both paths, and what a swapped

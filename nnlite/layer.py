@@ -99,7 +99,11 @@ class Layer(Checked):
     dtype of what each returns (see :class:`~nnlite.Sequential`): every error the checks give is
     still given, for any layer. A layer that declares this is called through its checked methods
     every time all the same: while you debug it, say, or when its own code reads the base
-    class's private bookkeeping (``_input_shape``, ``_output_shape``)."""
+    class's private bookkeeping (``_input_shape``, ``_output_shape``).
+
+    The Sequential keeps the methods it found on the first batch: a ``forward`` or ``backward``
+    assigned later to a layer (or its class) is called once the batch's signature or the layer
+    list changes. Assign it before the first batch, or declare this, to have it called at once."""
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
