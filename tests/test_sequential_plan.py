@@ -400,11 +400,14 @@ def test_a_layer_that_makes_its_parameter_late_gets_its_gradient() -> None:
     model.layers[0].scale = nl.Parameter(np.full(2, 2.0))  # type: ignore[attr-defined]
     model.zero_grad()
     model.backward_parameters(model(X))
-    expected = nl.Sequential(*model.layers)
+    got = [parameter.grad.copy() for parameter in model.parameters()]
+    expected = nl.Sequential(*model.layers)  # the same layers, in a Sequential without a plan
     expected.zero_grad()
     expected.backward(expected(X))
-    assert np.array_equal(model.layers[0].scale.grad, expected.layers[0].scale.grad)  # type: ignore[attr-defined]
-    assert model.layers[0].scale.grad.any()  # type: ignore[attr-defined]
+    assert len(got) == 3  # scale, and the Linear's weight and bias
+    for ours, theirs in zip(got, expected.parameters(), strict=True):
+        assert np.array_equal(ours, theirs.grad)
+    assert got[0].any()
 
 
 # --- errors carry the index of the layer they passed out of -------------------------------------
@@ -463,3 +466,43 @@ def test_without_add_note_the_note_goes_into_dunder_notes() -> None:
     add_note(error, "first")
     add_note(error, "second")
     assert error.__notes__ == ["first", "second"]
+
+
+class Scaled(Shifty):
+    """y = x * s, with a parameter s and Layer's default backward_parameters (backward, dL/dx
+    dropped); backward_result decides what its dL/dx is returned as."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.s = nl.Parameter(np.full(2, 1.5))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.x = x
+        return x * self.s.data
+
+    def backward(self, grad_y: np.ndarray) -> np.ndarray:
+        self.s.grad += (grad_y * self.x).sum(axis=0)
+        return self.backward_result(grad_y * self.s.data)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(
+    "grad_x",
+    [lambda g: g, lambda g: g.astype(np.float16), lambda g: g[:, :1]],
+    ids=["as it is", "float16", "another shape"],
+)
+def test_a_first_layer_with_the_default_backward_parameters_adds_its_gradient_once(
+    grad_x: Callable[[np.ndarray], object],
+) -> None:
+    def make() -> nl.Sequential:
+        return nl.Sequential(Scaled(), nl.Linear(2, 1, rng=0))
+
+    def step(model: nl.Sequential) -> tuple[object, ...]:
+        model.zero_grad()
+        model.backward_parameters(model(X))
+        return tuple(parameter.grad for parameter in model.parameters())
+
+    subject, reference = engaged(make, X), checked(make)
+    for model in (subject, reference):
+        model.layers[0].backward_result = grad_x  # type: ignore[attr-defined]
+    for _ in range(2):
+        assert result(step, subject) == result(step, reference)
