@@ -92,18 +92,11 @@ class Layer(Checked):
     running statistics). The checks then require forward to be pure in evaluation mode only."""
 
     check_every_call: ClassVar[bool] = False
-    """True to keep the boundary checks on every call of this layer inside a Sequential.
-
-    A Sequential checks each layer in full on the first batch of each input signature (type,
-    shape, dtype), then calls the layers' methods as written and checks only the type, shape and
-    dtype of what each returns (see :class:`~nnlite.Sequential`): every error the checks give is
-    still given, for any layer. A layer that declares this is called through its checked methods
-    every time all the same: while you debug it, say, or when its own code reads the base
-    class's private bookkeeping (``_input_shape``, ``_output_shape``).
-
-    The Sequential keeps the methods it found on the first batch: a ``forward`` or ``backward``
-    assigned later to a layer (or its class) is called once the batch's signature or the layer
-    list changes. Assign it before the first batch, or declare this, to have it called at once."""
+    """True to check this layer in full on every call inside a Sequential, which otherwise
+    checks it in full on the first batch of each input signature, then only what it returns
+    (every error is still given: see :mod:`nnlite._plan`). For a layer whose code reads
+    ``_input_shape`` or ``_output_shape``, or whose methods you assign after the first batch
+    (a Sequential keeps the methods it found until the signature or the layer list changes)."""
 
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
