@@ -33,7 +33,7 @@ from nnlite.layers import (
     Unflatten,
 )
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
-from nnlite.networks import two_layer_network
+from nnlite.networks import digits_cnn, two_layer_network
 from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
 from nnlite.serialization import load, save
@@ -79,6 +79,7 @@ __all__ = [
     "accuracy",
     "as_float_array",
     "datasets",
+    "digits_cnn",
     "evaluate",
     "fit",
     "load",

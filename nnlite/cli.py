@@ -1,6 +1,7 @@
 """The ``nnlite`` command: train the derivation's network, check and use saved models.
 
-    nnlite train [--dataset digits] [--hidden H] [--epochs E] [--lr LR] [--batch-size B]
+    nnlite train [--dataset digits] [--model {mlp,cnn}] [--hidden H] [--epochs E] [--lr LR]
+                 [--batch-size B]
                  [--optimizer {sgd,adam}] [--seed S] [--save PATH] [--plot PATH]
     nnlite check PATH
     nnlite predict PATH [--dataset digits]
@@ -28,8 +29,8 @@ from nnlite._validation import label
 from nnlite.errors import MissingExtraError, NnliteError
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend
-from nnlite.losses import MSELoss
-from nnlite.networks import two_layer_network
+from nnlite.losses import MSELoss, SoftmaxCrossEntropyLoss
+from nnlite.networks import digits_cnn, two_layer_network
 from nnlite.optim import SGD, Adam, Optimizer
 from nnlite.plotting import plot_history
 from nnlite.sequential import Sequential
@@ -73,6 +74,10 @@ DEFAULTS = {
     ),
 }
 
+# --model cnn: nnlite.networks.digits_cnn, on the digits only, with a cross-entropy loss
+# (98.9% test accuracy with seed 0, 98.7% on average over seeds 0 to 4).
+CNN_DEFAULTS = Defaults(hidden=0, epochs=40, lr=0.002, batch_size=32, optimizer="adam")
+
 OPTIMIZERS: dict[str, Callable[[Layer, float], Optimizer]] = {
     "sgd": lambda model, lr: SGD(model.parameters(), lr=lr),
     "sgd-momentum": lambda model, lr: SGD(model.parameters(), lr=lr, momentum=0.9),
@@ -100,9 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """``nnlite train``: train two_layer_network on a data set and report its accuracy."""
+    cnn = args.model == "cnn"
+    if cnn and (args.dataset != "digits" or args.hidden is not None or args.input_bias):
+        raise NnliteError("--model cnn takes the digits only, without --hidden or --input-bias")
     settings = _settings(args)
     X_train, X_test, Y_train, Y_test, split = _data(args.dataset, args.seed, args.test_size)
-    model = _model(X_train.shape[1], settings, Y_train.shape[1], seed=args.seed)
+    n_in, n_out = X_train.shape[1], Y_train.shape[1]
+    model = (
+        digits_cnn(n_out, rng=args.seed) if cnn else _model(n_in, settings, n_out, seed=args.seed)
+    )
     print(
         f"data: {args.dataset}, {X_train.shape[0]} training and {X_test.shape[0]} test rows "
         f"({split})"
@@ -113,7 +124,7 @@ def train(args: argparse.Namespace) -> int:
         f"batch size {settings.batch_size}, seed {args.seed}"
     )
     optimizer = OPTIMIZERS[settings.optimizer](model, settings.lr)
-    loss = MSELoss()
+    loss = SoftmaxCrossEntropyLoss() if cnn else MSELoss()
     start = time.perf_counter()
     history = fit(
         model,
@@ -136,7 +147,8 @@ def train(args: argparse.Namespace) -> int:
         save(model, args.save)
         print(f"saved the model to {args.save}")
     if args.plot:
-        _plot(history, args.plot, title=f"two_layer_network on {args.dataset}")
+        name = "digits_cnn" if cnn else "two_layer_network"
+        _plot(history, args.plot, title=f"{name} on {args.dataset}")
         print(f"saved the plot to {args.plot}")
     return 0
 
@@ -188,7 +200,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Defaults:
-    defaults = DEFAULTS[args.dataset]
+    defaults = CNN_DEFAULTS if args.model == "cnn" else DEFAULTS[args.dataset]
     return Defaults(
         hidden=args.hidden if args.hidden is not None else defaults.hidden,
         epochs=args.epochs if args.epochs is not None else defaults.epochs,
@@ -293,6 +305,12 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train the derivation's network and report its accuracy"
     )
     common_data(sub)
+    sub.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp: the derivation's network; cnn: nnlite.digits_cnn (default: mlp)",
+    )
     sub.add_argument("--hidden", type=_COUNT, help="hidden units")
     sub.add_argument("--epochs", type=_COUNT, help="passes over the training rows")
     sub.add_argument("--lr", type=_RATE, help="learning rate")
