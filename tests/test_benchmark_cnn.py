@@ -73,7 +73,8 @@ def test_the_nnlite_cnn_step_lands_where_fit_does() -> None:
     np.testing.assert_allclose(_losses(cnn.nnlite_cnn_step(X, Y), 3), history.loss, rtol=1e-14)
 
 
-def test_the_cnn_job_times_both_steps() -> None:
+def test_the_cnn_job_times_both_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cnn, "CNN_SAMPLE_SECONDS", 0.0)  # one step a sample: cheap
     result = runner.run_job({"kind": "cnn", "rounds": 1})
     expected = {"nnlite", "PyTorch"} if importlib.util.find_spec("torch") else {"nnlite"}
     assert set(result) == expected
