@@ -9,8 +9,10 @@ process of their own, in float64.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,11 +63,14 @@ def nnlite_cnn_step(X: FloatArray, Y: FloatArray) -> Step:
     return one_step
 
 
-def torch_cnn_step(X: FloatArray, Y: FloatArray) -> Step:
+def torch_cnn_step(X: FloatArray, Y: FloatArray, threads: int | None = None) -> Step:
     """CPU, its default threads, ``OMP_WAIT_POLICY=PASSIVE``: the same network and
     weights (``nnlite.interop.to_torch(nl.digits_cnn(rng=0))``: ``Unflatten``, ``Conv2d``,
     ``ReLU``, ``MaxPool2d``, ``Flatten``, ``Linear``), ``torch.nn.functional.cross_entropy``
-    with the one-hot targets, autograd, ``torch.optim.Adam``."""
+    with the one-hot targets, autograd, ``torch.optim.Adam``.
+
+    With ``threads``, PyTorch's thread count is set to it for each step and restored after it.
+    """
     torch = import_torch()
     from nnlite import interop
 
@@ -80,15 +85,32 @@ def torch_cnn_step(X: FloatArray, Y: FloatArray) -> Step:
         optimizer.step()
         return float(loss.item())
 
-    return step
+    if threads is None:
+        return step
+
+    def on_threads() -> float:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return step()
+        finally:
+            torch.set_num_threads(before)
+
+    return on_threads
 
 
-CNN_CONTENDERS = {NNLITE: nnlite_cnn_step, TORCH: torch_cnn_step}
+TORCH_ONE_THREAD = f"{TORCH}, 1 thread"
+CNN_CONTENDERS: dict[str, Callable[[FloatArray, FloatArray], Step]] = {
+    NNLITE: nnlite_cnn_step,
+    TORCH: torch_cnn_step,
+    TORCH_ONE_THREAD: functools.partial(torch_cnn_step, threads=1),
+}
 
 
 def measure_cnn(rounds: int = CNN_ROUNDS) -> dict[str, Timing]:
     """Both steps timed interleaved; PyTorch's only when torch is installed."""
     X, Y = cnn_batch()
-    names = [NNLITE] + ([TORCH] if importlib.util.find_spec("torch") is not None else [])
+    torch = [TORCH, TORCH_ONE_THREAD] if importlib.util.find_spec("torch") is not None else []
+    names = [NNLITE, *torch]
     steps = {name: CNN_CONTENDERS[name](X, Y) for name in names}
     return time_interleaved(steps, rounds, CNN_SAMPLE_SECONDS)

@@ -150,6 +150,9 @@ def _digits(report: Report) -> dict[str, str]:
 
 def _cnn(report: Report) -> dict[str, str]:
     def description(make: object) -> str:
+        threads = getattr(make, "keywords", {}).get("threads")  # a functools.partial
+        if threads is not None:
+            return f"the same, on {threads} thread{'s' if threads > 1 else ''}."
         doc = inspect.getdoc(make) or ""
         return " ".join(doc.split("\n\n")[0].split()).replace("``", "`")
 

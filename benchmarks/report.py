@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 
 from benchmarks.breakdown import Memory
-from benchmarks.contenders import BASELINES, CONTENDERS, NNLITE, PLAIN, TORCH
+from benchmarks.contenders import BASELINES, CONTENDERS, NNLITE, PLAIN
 from benchmarks.goals import GOALS, MEMORY_GOAL, MEMORY_LIMIT, Verdict, evaluate
 from benchmarks.results import Report, StepResult, relative_range
 
@@ -256,7 +256,8 @@ def cnn_table(report: Report) -> Table:
         )
         for name, timing in report.cnn.items()
     ]
-    if NNLITE in report.cnn and TORCH in report.cnn:
-        ratio = report.cnn[NNLITE].median / report.cnn[TORCH].median
-        rows.append((f"{NNLITE} / {TORCH}", format_ratio(ratio), ""))
+    for name, timing in report.cnn.items():
+        if name != NNLITE and NNLITE in report.cnn:
+            ratio = report.cnn[NNLITE].median / timing.median
+            rows.append((f"{NNLITE} / {name}", format_ratio(ratio), ""))
     return header, rows

@@ -33,6 +33,8 @@ def test_pytorchs_cnn_step_descends_as_nnlites_does() -> None:
     X, Y = cnn.cnn_batch(8)
     expected = _losses(cnn.nnlite_cnn_step(X, Y))
     np.testing.assert_allclose(_losses(cnn.torch_cnn_step(X, Y)), expected, rtol=1e-10)
+    one_thread = cnn.CNN_CONTENDERS[cnn.TORCH_ONE_THREAD](X, Y)
+    np.testing.assert_allclose(_losses(one_thread), expected, rtol=1e-10)
     assert expected[-1] < expected[0]  # it trains
 
 
@@ -76,7 +78,8 @@ def test_the_nnlite_cnn_step_lands_where_fit_does() -> None:
 def test_the_cnn_job_times_both_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cnn, "CNN_SAMPLE_SECONDS", 0.0)  # one step a sample: cheap
     result = runner.run_job({"kind": "cnn", "rounds": 1})
-    expected = {"nnlite", "PyTorch"} if importlib.util.find_spec("torch") else {"nnlite"}
+    torch = {"PyTorch", "PyTorch, 1 thread"} if importlib.util.find_spec("torch") else set()
+    expected = {"nnlite", *torch}
     assert set(result) == expected
     assert all(timing["median"] > 0 for timing in result.values())
 
