@@ -22,7 +22,7 @@ from benchmarks.contenders import NNLITE, TORCH, import_torch
 from benchmarks.handwritten import Step
 from benchmarks.problem import SEED
 from benchmarks.timing import Timing, time_interleaved
-from nnlite.cli import CNN_DEFAULTS
+from nnlite._cli_commands import CNN_DEFAULTS
 from nnlite.training import _LastFinite
 from nnlite.typing import FloatArray
 

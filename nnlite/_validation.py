@@ -68,7 +68,8 @@ def as_float_array(value: object, owner: object = None, role: str = "input") -> 
             f"{expected}; got {describe(value)} that numpy cannot read ({error})"
         ) from None
     if array.dtype.kind not in "biuf":
-        raise DTypeError(f"{expected}; got {describe(value)} of dtype {array.dtype}")
+        read_as = "" if isinstance(value, np.ndarray) else f" that numpy reads as {array.dtype}"
+        raise DTypeError(f"{expected}; got {describe(value)}{read_as}")
     if array.dtype in _KEPT_DTYPES:
         return array
     return array.astype(np.float64)

@@ -19,7 +19,7 @@ from benchmarks.cli import main
 from benchmarks.handwritten import Step
 from benchmarks.results import Report
 from benchmarks.timing import Timing
-from nnlite.cli import CNN_DEFAULTS
+from nnlite._cli_commands import CNN_DEFAULTS
 from tests.test_benchmark import _Batch, _full_report, _function
 
 
