@@ -1,6 +1,7 @@
 """The ``nnlite`` command: train the derivation's network, check and use saved models.
 
-    nnlite train [--dataset digits] [--hidden H] [--epochs E] [--lr LR] [--batch-size B]
+    nnlite train [--dataset digits] [--model {mlp,cnn}] [--hidden H] [--epochs E] [--lr LR]
+                 [--batch-size B]
                  [--optimizer {sgd,sgd-momentum,adam}] [--seed S] [--save PATH] [--plot PATH]
     nnlite check PATH [--max-elements N] [--time-limit SECONDS] [--custom-layers MODULE:CLASS]
     nnlite predict PATH [--dataset digits] [--seed S] [--custom-layers MODULE:CLASS]
@@ -155,6 +156,12 @@ def _train_parser(commands: _Commands) -> None:
         "lower --hidden or --batch-size",
     )
     _data_arguments(sub, seed="seed of the data set, the split, the weights and the shuffling")
+    sub.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp: the derivation's network; cnn: nnlite.digits_cnn (default: mlp)",
+    )
     sub.add_argument(
         "--hidden",
         type=typed(int, Integer(low=1, high=MAX_HIDDEN)),
