@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,13 +148,18 @@ def cases(folder: Path) -> dict[str, Case]:
     }
 
 
-def _limit(address_space: int) -> Callable[[], None]:
-    """Run in the child before it starts: a limit on its address space."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-
-    return limit
+def _command(case: Case) -> list[str]:
+    """The child's command line: ``python -m nnlite ...``, first limiting its address space when
+    the case asks. The limit is set by the child itself, not by a ``preexec_fn``: that would make
+    the parent fork, which JAX, when a test imported it, turns into a warning."""
+    if case.address_space is None:
+        return [sys.executable, "-m", "nnlite", *case.arguments]
+    start = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_AS, ({case.address_space}, {case.address_space})); "
+        "sys.argv[0] = 'nnlite'; runpy.run_module('nnlite', run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", start, *case.arguments]
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +173,7 @@ def outcomes(
         name: (
             case,
             subprocess.Popen(
-                [sys.executable, "-m", "nnlite", *case.arguments],
+                _command(case),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -178,7 +181,6 @@ def outcomes(
                 errors="replace",
                 cwd=folder,
                 env={**os.environ, **case.env},
-                preexec_fn=None if case.address_space is None else _limit(case.address_space),
             ),
         )
         for name, case in cases(folder).items()
