@@ -18,7 +18,17 @@ from nnlite.errors import (
     TrainingError,
 )
 from nnlite.layer import Layer
-from nnlite.layers import BiasAppend, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from nnlite.layers import (
+    BiasAppend,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
 from nnlite.networks import two_layer_network
 from nnlite.parameter import Buffer, Parameter
@@ -43,6 +53,7 @@ __all__ = [
     "LeakyReLU",
     "Linear",
     "LoadError",
+    "LogSoftmax",
     "Loss",
     "MSELoss",
     "MissingExtraError",
@@ -53,6 +64,7 @@ __all__ = [
     "Sequential",
     "ShapeError",
     "Sigmoid",
+    "Softmax",
     "SoftmaxCrossEntropyLoss",
     "StateError",
     "Tanh",

@@ -64,11 +64,30 @@ def flat(layer: nl.Layer) -> list[nl.Layer]:
     return [layer]
 
 
+ALONG_ROWS = (nl.Softmax, nl.LogSoftmax)
+"""Kinds whose output j depends on every input of its row (the examples' axis, the last)."""
+
+
+def forward_bound(layer: nl.Layer, a: Any) -> Any:
+    """A bound on |layer(v)| and on the terms it sums, from the bound ``a`` on |v|."""
+    if isinstance(layer, nl.Linear):
+        return a @ np.abs(layer.weight.data) + (
+            0 if layer.bias is None else np.abs(layer.bias.data)
+        )
+    if isinstance(layer, nl.BiasAppend):
+        return np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
+    if isinstance(layer, ALONG_ROWS):  # x_j - max_k x_k, and log of a sum of C terms <= 1
+        row = 2 * a.max(axis=-1, keepdims=True) + np.log(a.shape[-1]) + 1
+        return np.broadcast_to(row, a.shape)
+    return a + 1
+
+
 def magnitudes(model: nl.Layer, x: Array, grad_y: Array | None = None) -> dict[str, Any]:
     """Bounds on the terms the forward and backward sum, for the tolerances (see the top).
 
     Forward: A = |x| pushed through |W| and |b|; an activation f has |f(v)| <= |v| + 1 and slope
-    <= 1 (the drawn LeakyReLU slopes are <= 1). Backward: G = |grad_y| pulled back through |W^T|.
+    <= 1 (the drawn LeakyReLU slopes are <= 1); Softmax and LogSoftmax are bounded by their row's
+    largest input (see forward_bound). Backward: G = |grad_y| pulled back through |W^T|.
     Each bound is multiplied by (1 + max A) for the gradients, since a derivative evaluated at an
     input off by a rounding error moves by at most that error (the second derivatives are <= 1).
     Also the pre-activations of ReLU and LeakyReLU, whose kink makes the derivative jump.
@@ -77,14 +96,7 @@ def magnitudes(model: nl.Layer, x: Array, grad_y: Array | None = None) -> dict[s
     inputs = []
     for layer in flat(model):
         inputs.append(a)
-        if isinstance(layer, nl.Linear):
-            a = a @ np.abs(layer.weight.data) + (
-                0 if layer.bias is None else np.abs(layer.bias.data)
-            )
-        elif isinstance(layer, nl.BiasAppend):
-            a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-        else:
-            a = a + 1
+        a = forward_bound(layer, a)
     result: dict[str, Any] = {"output": a}
     largest = 1 + max([float(np.max(v, initial=0.0)) for v in [*inputs, a]])
     if grad_y is None:
@@ -99,6 +111,8 @@ def magnitudes(model: nl.Layer, x: Array, grad_y: Array | None = None) -> dict[s
             g = g @ np.abs(layer.weight.data).T
         elif isinstance(layer, nl.BiasAppend):
             g = g[:, :-1]
+        elif isinstance(layer, ALONG_ROWS):  # |dL/dx_j| <= 2 sum_k |g_k|: every g_k reaches x_j
+            g = np.broadcast_to(2 * g.sum(axis=-1, keepdims=True), g.shape)
     result["input"] = largest * g
     return result
 
@@ -111,14 +125,7 @@ def kink_inputs(model: nl.Layer, x: Array) -> list[tuple[Array, Array]]:
         if isinstance(layer, (nl.ReLU, nl.LeakyReLU)):
             found.append((v, a))
         v = layer(v)
-        if isinstance(layer, nl.Linear):
-            a = a @ np.abs(layer.weight.data) + (
-                0 if layer.bias is None else np.abs(layer.bias.data)
-            )
-        elif isinstance(layer, nl.BiasAppend):
-            a = np.concatenate([a, np.ones((a.shape[0], 1))], axis=1)
-        else:
-            a = a + 1
+        a = forward_bound(layer, a)
     return found
 
 

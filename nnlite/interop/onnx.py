@@ -89,6 +89,7 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
       ``Relu(x) + slope * (x - Relu(x))`` with slope a float64 constant instead;
     - BiasAppend: ``Concat(x, ones, axis=1)``, the ones column ``ConstantOfShape([N, 1])`` with N
       read from ``Shape(x)`` at run time, so the batch size stays free;
+    - Softmax, LogSoftmax: ``Softmax``, ``LogSoftmax`` with their ``axis``;
     - a kind registered with :func:`nnlite.interop.register`: the nodes its entry gives.
 
     The graph passes ``onnx.checker.check_model(full_check=True)`` (which infers every shape)

@@ -3,5 +3,16 @@
 from nnlite.layers.activations import Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from nnlite.layers.bias_append import BiasAppend
 from nnlite.layers.linear import Linear
+from nnlite.layers.softmax import LogSoftmax, Softmax
 
-__all__ = ["BiasAppend", "Identity", "LeakyReLU", "Linear", "ReLU", "Sigmoid", "Tanh"]
+__all__ = [
+    "BiasAppend",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]
