@@ -20,6 +20,7 @@ from nnlite.errors import (
 from nnlite.layer import Layer
 from nnlite.layers import (
     BiasAppend,
+    Dropout,
     Identity,
     LeakyReLU,
     Linear,
@@ -46,6 +47,7 @@ __all__ = [
     "Buffer",
     "ConversionError",
     "DTypeError",
+    "Dropout",
     "FloatArray",
     "History",
     "Identity",

@@ -51,10 +51,14 @@ DTYPES = st.sampled_from([np.float64, np.float32])
 @st.composite
 def networks(draw: st.DrawFn, dtype: Any = None) -> tuple[nl.Sequential, Array]:
     """A drawn chain of layers of every registered kind (tests/layer_chains.py), float32 or
-    float64 (or the given dtype), and an input batch."""
+    float64 (or the given dtype), in evaluation mode, and an input batch. Evaluation mode: in
+    training mode a Dropout draws its masks from numpy's generator, its torch module from
+    torch's, and the two cannot agree (tests/test_dropout.py compares the training mode's
+    backward with autograd's on one mask)."""
     dtype = draw(DTYPES) if dtype is None else dtype
     n_in = draw(nst.feature_widths())
     model, _ = draw(chains(n_in, dtype))
+    model.eval()
     return model, draw(nst.inputs(n_in, dtype=dtype))
 
 
@@ -177,11 +181,17 @@ def assert_gradients_match_autograd(model: nl.Layer, module: Any, x: Array, grad
         assert_close(parameter.grad, torch_grads[name], scale[name], rtol, f"dL/d{name}")
 
 
+def members(layer: nl.Layer) -> list[tuple[str, nl.Parameter | nl.Buffer]]:
+    """Every parameter, then every buffer, by name: the arrays themselves, not copies."""
+    return [*layer.named_parameters(), *layer.named_buffers()]
+
+
 def assert_same_model(actual: nl.Layer | nl.Loss, expected: nl.Layer) -> None:
-    """Same architecture (repr), parameter names, dtypes and bits."""
+    """Same architecture (repr), parameter and buffer names, dtypes and bits, and mode."""
     assert isinstance(actual, nl.Layer)
     assert repr(actual) == repr(expected)
-    pairs = zip(actual.named_parameters(), expected.named_parameters(), strict=True)
+    assert actual.training == expected.training
+    pairs = zip(members(actual), members(expected), strict=True)
     for (name, parameter), (expected_name, expected_parameter) in pairs:
         assert name == expected_name
         assert parameter.data.dtype == expected_parameter.data.dtype
@@ -261,7 +271,8 @@ LAYERS: dict[str, Callable[[int], nl.Layer]] = {
     **{kind.name: kind.example for kind in interop.layer_kinds() if kind.torch},
     "Linear(bias=False)": lambda n: nl.Linear(n, 2, bias=False, rng=n),
 }
-"""Every registered kind that converts to PyTorch, by its example, and a Linear without bias."""
+"""Every registered kind that converts to PyTorch, by its example, and a Linear without bias. A
+stochastic layer is checked in evaluation mode (see networks)."""
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -271,6 +282,7 @@ def test_every_layer_backward_equals_autograd(name: str, data: st.DataObject) ->
     exactly 0 is drawn often: both engines then use the same slope (0, and negative_slope)."""
     n = data.draw(nst.feature_widths(), label="n_features")
     layer = LAYERS[name](n)
+    layer.train(not layer.stochastic)
     x = data.draw(nst.inputs(n), label="x")
     grad_y = data.draw(nst.arrays(layer(x).shape), label="grad_y")
     assert_gradients_match_autograd(layer, interop.to_torch(layer), x, grad_y)

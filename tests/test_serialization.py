@@ -120,10 +120,16 @@ def assert_identical(actual: Array, expected: Array) -> None:
     assert actual.tobytes() == expected.tobytes()
 
 
+def members(layer: nl.Layer) -> list[tuple[str, nl.Parameter | nl.Buffer]]:
+    """Every parameter, then every buffer, by name: the arrays themselves, not copies."""
+    return [*layer.named_parameters(), *layer.named_buffers()]
+
+
 def assert_same_model(actual: nl.Layer, expected: nl.Layer) -> None:
-    """Same architecture (repr), same parameter names and bit-identical values, no shared memory."""
+    """Same architecture (repr), same parameter and buffer names and bit-identical values, no
+    shared memory."""
     assert repr(actual) == repr(expected)
-    pairs = zip(actual.named_parameters(), expected.named_parameters(), strict=True)
+    pairs = zip(members(actual), members(expected), strict=True)
     for (name, parameter), (expected_name, expected_parameter) in pairs:
         assert name == expected_name
         assert_identical(parameter.data, expected_parameter.data)
@@ -191,6 +197,9 @@ def test_a_loaded_model_is_bit_identical_forward_and_backward(
     save(model, path)
     loaded = load(path)
     assert_same_model(loaded, model)
+    # Evaluation mode: a Dropout's masks are not saved (a loaded one draws from fresh entropy).
+    model.eval()
+    loaded.eval()
     y = model(x)
     assert_identical(loaded(x), y)
     grad_y = data.draw(nst.arrays(y.shape, dtype=y.dtype), label="grad_y")

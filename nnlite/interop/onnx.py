@@ -90,7 +90,11 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
     - BiasAppend: ``Concat(x, ones, axis=1)``, the ones column ``ConstantOfShape([N, 1])`` with N
       read from ``Shape(x)`` at run time, so the batch size stays free;
     - Softmax, LogSoftmax: ``Softmax``, ``LogSoftmax`` with their ``axis``;
+    - Dropout: ``Identity``;
     - a kind registered with :func:`nnlite.interop.register`: the nodes its entry gives.
+
+    The graph computes the model in evaluation mode, whatever mode it is in, as inference does:
+    Dropout is the identity.
 
     The graph passes ``onnx.checker.check_model(full_check=True)`` (which infers every shape)
     before it is written. Run it with ``onnxruntime.InferenceSession(path).run(None, {"x": x})``.

@@ -62,19 +62,25 @@ def to_torch(model: Layer | Loss) -> Any:
 
     Sequential -> ``torch.nn.Sequential`` (nested ones too), Linear -> ``torch.nn.Linear`` with
     weight W^T of shape (out_features, in_features) and the same bias, Sigmoid, ReLU, Tanh,
-    LeakyReLU(negative_slope) and Identity -> their ``torch.nn`` namesakes, BiasAppend ->
-    ``nnlite.interop.BiasAppend``. A loss becomes ``nnlite.interop.<its name>``, which keeps
-    nnlite's averaging over rows (MSE: 1/(2N) sum of squares; the others: sum / N). A kind
-    registered with :func:`nnlite.interop.register` converts as its entry says.
+    LeakyReLU(negative_slope) and Identity -> their ``torch.nn`` namesakes, Dropout(p) ->
+    ``torch.nn.Dropout(p)``, Softmax(axis) and LogSoftmax(axis) -> their namesakes with
+    ``dim=axis``, BiasAppend -> ``nnlite.interop.BiasAppend``. A loss becomes
+    ``nnlite.interop.<its name>``, which keeps nnlite's averaging over rows (MSE: 1/(2N) sum of
+    squares; the others: sum / N). A kind registered with :func:`nnlite.interop.register`
+    converts as its entry says.
 
-    Parameters are copied (nothing is shared) into tensors of the model's dtype, float64 staying
-    float64, so the module's forward equals nnlite's to rounding. Gradients are not copied.
+    Parameters and buffers are copied (nothing is shared) into tensors of the model's dtype,
+    float64 staying float64, so the module's forward equals nnlite's to rounding. Each module
+    gets its layer's mode: a layer in evaluation mode gives a module in evaluation mode. Gradients
+    are not copied. (A Dropout's random numbers are torch's own: in training mode the two draw
+    different masks.)
 
     Args:
         model: a layer, a Sequential of layers, or a loss, of registered kinds.
 
     Returns:
-        A ``torch.nn.Module`` on the CPU, in training mode, with ``requires_grad`` parameters.
+        A ``torch.nn.Module`` on the CPU, in the model's mode (training, unless ``model.eval()``
+        was called), with ``requires_grad`` parameters.
 
     Raises:
         ConversionError: (a TypeError) a layer or loss has no PyTorch counterpart: it is of no
@@ -104,6 +110,14 @@ def to_torch(model: Layer | Loss) -> Any:
 
 
 def _layer_to_torch(torch: Any, layer: Layer, where: tuple[int, ...]) -> Any:
+    """The module of one layer, in the layer's own mode (``training``, set on it alone: each
+    module held gets its own layer's)."""
+    module = _module_of(torch, layer, where)
+    module.training = layer.training
+    return module
+
+
+def _module_of(torch: Any, layer: Layer, where: tuple[int, ...]) -> Any:
     if type(layer) is Sequential:
         assert isinstance(layer, Sequential)
         return torch.nn.Sequential(
@@ -211,9 +225,11 @@ def from_torch(module: Any) -> Layer | Loss:
 
     The inverse of :func:`to_torch`: ``torch.nn.Sequential`` (nested too), ``torch.nn.Linear``
     (weight transposed to nnlite's (in_features, out_features)), ``torch.nn.Sigmoid``, ``ReLU``,
-    ``Tanh``, ``LeakyReLU``, ``Identity``, nnlite.interop's ``BiasAppend`` and loss modules, and
-    the modules of registered kinds. Values are copied bit for bit, float32 stays float32 and
-    float64 float64, so ``from_torch(to_torch(model))`` has exactly the model's parameters.
+    ``Tanh``, ``LeakyReLU``, ``Identity``, ``Dropout``, ``Softmax`` and ``LogSoftmax`` (with a
+    ``dim``), nnlite.interop's ``BiasAppend`` and loss modules, and the
+    modules of registered kinds. Values are copied bit for bit, float32 stays float32 and float64
+    float64, so ``from_torch(to_torch(model))`` has exactly the model's parameters and buffers;
+    each layer gets its module's mode.
 
     Args:
         module: a ``torch.nn.Module`` of the kinds above (exact types: a subclass may have its own
@@ -242,9 +258,11 @@ def _module_to_nnlite(
     torch: Any, module: Any, where: tuple[int, ...], kinds: dict[type[Any], LayerKind | LossKind]
 ) -> Any:
     if type(module) is torch.nn.Sequential:
-        return Sequential(
+        sequential = Sequential(
             *(_module_to_nnlite(torch, inner, (*where, i), kinds) for i, inner in enumerate(module))
         )
+        sequential.training = module.training
+        return sequential
     kind = kinds.get(type(module))
 
     def refuse(reason: str) -> ConversionError:
@@ -263,6 +281,12 @@ def _module_to_nnlite(
 def _convert_back(torch: Any, module: Any, kind: LayerKind | LossKind) -> Layer | Loss:
     if isinstance(kind, LossKind):
         return kind.loss()
+    layer = _layer_of(torch, module, kind)
+    layer.training = module.training
+    return layer
+
+
+def _layer_of(torch: Any, module: Any, kind: LayerKind) -> Layer:
     conversion = kind.torch
     if isinstance(conversion, TorchFormula):
         layer = kind.layer(**module.config)
