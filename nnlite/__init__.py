@@ -19,9 +19,11 @@ from nnlite.errors import (
 )
 from nnlite.layer import Layer
 from nnlite.layers import (
+    BatchNorm1d,
     BiasAppend,
     Dropout,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
@@ -43,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "BiasAppend",
     "Buffer",
     "ConversionError",
@@ -52,6 +55,7 @@ __all__ = [
     "History",
     "Identity",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LoadError",

@@ -91,6 +91,11 @@ class Layer(Checked):
     """True when forward in training mode changes state that later forwards read (BatchNorm's
     running statistics). The checks then require forward to be pure in evaluation mode only."""
 
+    min_training_batch: ClassVar[int] = 1
+    """The smallest batch forward takes in training mode: 2 for BatchNorm1d, whose batch
+    statistics need two rows (one row has no unbiased variance; PyTorch refuses it too). The
+    checks then draw batches at least that large in training mode."""
+
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")

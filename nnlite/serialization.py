@@ -8,13 +8,18 @@ memory or time either.
 
 The file format, version 1, is an uncompressed .npz archive (a zip of .npy files) holding:
 
-- ``"param:<name>"`` for every parameter, ``<name>`` as in ``model.named_parameters()``
-  (``"param:0.weight"``): its values, in its own dtype (float32 stays float32);
+- ``"param:<name>"`` for every entry of ``model.state_dict()``, every parameter and buffer,
+  ``<name>`` as in ``named_parameters()`` and ``named_buffers()`` (``"param:0.weight"``,
+  ``"param:1.running_mean"``): its values, in its own dtype (float32 stays float32), bit for bit;
 - ``"nnlite.json"``: a 0-d unicode array holding the JSON text
   ``{"format": "nnlite", "version": 1, "model": LAYER}``, where LAYER is
   ``{"class": "Sequential", "layers": [LAYER, ...]}`` for a Sequential (nested ones too) and
   ``{"class": "Linear", "config": {...}}`` for any other layer, ``config`` being its
   :meth:`~nnlite.Layer.get_config`: the arguments that rebuild it as ``Linear(**config)``.
+
+Buffers need no new version: they are ``"param:"`` entries like the parameters, so a file without
+them reads as it always did, and an older nnlite refuses a file with them by naming the class it
+does not know.
 """
 
 from __future__ import annotations
@@ -65,10 +70,11 @@ def save(model: Layer, path: PathLike) -> None:
     """Write ``model`` to ``path``: parameters as float arrays, architecture as JSON, in one .npz.
 
     The file (format version 1, in full in :mod:`nnlite.serialization`) is an uncompressed .npz:
-    ``"param:<name>"`` per parameter (``"param:0.weight"``), a float32 or float64 array, and
-    ``"nnlite.json"``, a 0-d unicode array holding ``{"format": "nnlite", "version": 1, "model":
-    ...}`` with each layer as its class name and ``get_config()``, a Sequential as its list of
-    layers. No pickle: ``np.load(path, allow_pickle=False)`` reads it.
+    ``"param:<name>"`` per parameter and buffer (``"param:0.weight"``, ``"param:1.running_var"``),
+    a float32 or float64 array, and ``"nnlite.json"``, a 0-d unicode array holding ``{"format":
+    "nnlite", "version": 1, "model": ...}`` with each layer as its class name and
+    ``get_config()``, a Sequential as its list of layers. No pickle:
+    ``np.load(path, allow_pickle=False)`` reads it.
 
     The path is used exactly as given:
     ``".npz"`` is the customary suffix but is never added (unlike ``np.savez``), so
@@ -83,8 +89,9 @@ def save(model: Layer, path: PathLike) -> None:
     running.
 
     Only what rebuilds the model is saved: each layer's class name and ``get_config()``, and the
-    parameters. Gradients and forward caches are not. A subclass of Sequential is saved like any
-    other layer, by its own ``get_config()``.
+    parameters and buffers (BatchNorm1d's running statistics), bit for bit. Gradients, forward
+    caches and the training mode are not (a loaded model is in training mode, as a new one). A
+    subclass of Sequential is saved like any other layer, by its own ``get_config()``.
 
     Args:
         model: the layer or Sequential to save.
@@ -117,7 +124,7 @@ def save(model: Layer, path: PathLike) -> None:
     for name, values in model.state_dict().items():
         if values.dtype not in _FLOAT_DTYPES:  # anything else could need pickle to be stored
             raise SaveError(
-                f"nl.save: parameter {name!r} is {values.dtype}, not float32 or float64; "
+                f"nl.save: parameter or buffer {name!r} is {values.dtype}, not float32 or float64; "
                 "nothing was written"
             )
         entries[PARAMETER_PREFIX + name] = values
@@ -130,9 +137,9 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
     Layers are looked up by class name among Sequential and the registered layer kinds
     (nnlite's built-in layers, and any registered with :func:`nnlite.interop.register`), and in
     ``custom_layers``, which wins over a registered kind of the same name. Nothing else is ever
-    imported or unpickled. Each layer is built as ``cls(**config)`` and the
-    parameters are copied in with ``load_state_dict(strict=True)``: every parameter must be in
-    the file, with its exact shape and dtype, and the file may hold nothing else.
+    imported or unpickled. Each layer is built as ``cls(**config)`` and the parameters and
+    buffers are copied in with ``load_state_dict(strict=True)``: every one must be in the file,
+    with its exact shape and dtype, and the file may hold nothing else.
 
     Args:
         path: the file, a str or ``os.PathLike``, used exactly as given.

@@ -197,7 +197,9 @@ def test_a_loaded_model_is_bit_identical_forward_and_backward(
     save(model, path)
     loaded = load(path)
     assert_same_model(loaded, model)
-    # Evaluation mode: a Dropout's masks are not saved (a loaded one draws from fresh entropy).
+    # Evaluation mode: a Dropout's masks are not saved (a loaded one draws from fresh entropy),
+    # and a BatchNorm1d's batch of one row has no variance. Training mode's state is in
+    # tests/test_batch_norm.py.
     model.eval()
     loaded.eval()
     y = model(x)

@@ -90,11 +90,15 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
     - BiasAppend: ``Concat(x, ones, axis=1)``, the ones column ``ConstantOfShape([N, 1])`` with N
       read from ``Shape(x)`` at run time, so the batch size stays free;
     - Softmax, LogSoftmax: ``Softmax``, ``LogSoftmax`` with their ``axis``;
-    - Dropout: ``Identity``;
+    - Dropout: ``Identity``; BatchNorm1d: ``(x - running_mean) * inv_std * weight + bias``
+      (``Sub``, ``Mul``, ``Mul``, ``Add``), ``inv_std = 1 / sqrt(running_var + eps)`` a constant;
+      LayerNorm: its forward's steps (``ReduceMean``, ``Sub``, ``Mul``, ``ReduceMean``, ``Add``,
+      ``Sqrt``, ``Reciprocal``, ``Mul``, ``Mul``, ``Add``). ONNX's own BatchNormalization and
+      LayerNormalization take eps as a float32 attribute, which would round 1e-5 in float64;
     - a kind registered with :func:`nnlite.interop.register`: the nodes its entry gives.
 
     The graph computes the model in evaluation mode, whatever mode it is in, as inference does:
-    Dropout is the identity.
+    Dropout is the identity and BatchNorm1d normalizes by its running statistics.
 
     The graph passes ``onnx.checker.check_model(full_check=True)`` (which infers every shape)
     before it is written. Run it with ``onnxruntime.InferenceSession(path).run(None, {"x": x})``.

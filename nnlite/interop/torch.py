@@ -63,11 +63,12 @@ def to_torch(model: Layer | Loss) -> Any:
     Sequential -> ``torch.nn.Sequential`` (nested ones too), Linear -> ``torch.nn.Linear`` with
     weight W^T of shape (out_features, in_features) and the same bias, Sigmoid, ReLU, Tanh,
     LeakyReLU(negative_slope) and Identity -> their ``torch.nn`` namesakes, Dropout(p) ->
-    ``torch.nn.Dropout(p)``, Softmax(axis) and LogSoftmax(axis) -> their namesakes with
-    ``dim=axis``, BiasAppend -> ``nnlite.interop.BiasAppend``. A loss becomes
-    ``nnlite.interop.<its name>``, which keeps nnlite's averaging over rows (MSE: 1/(2N) sum of
-    squares; the others: sum / N). A kind registered with :func:`nnlite.interop.register`
-    converts as its entry says.
+    ``torch.nn.Dropout(p)``, BatchNorm1d and LayerNorm -> their namesakes with the same weight,
+    bias and (BatchNorm1d) ``running_mean``, ``running_var`` and ``num_batches_tracked``,
+    Softmax(axis) and LogSoftmax(axis) -> their namesakes with ``dim=axis``, BiasAppend ->
+    ``nnlite.interop.BiasAppend``. A loss becomes ``nnlite.interop.<its name>``, which keeps
+    nnlite's averaging over rows (MSE: 1/(2N) sum of squares; the others: sum / N). A kind
+    registered with :func:`nnlite.interop.register` converts as its entry says.
 
     Parameters and buffers are copied (nothing is shared) into tensors of the model's dtype,
     float64 staying float64, so the module's forward equals nnlite's to rounding. Each module
@@ -225,8 +226,9 @@ def from_torch(module: Any) -> Layer | Loss:
 
     The inverse of :func:`to_torch`: ``torch.nn.Sequential`` (nested too), ``torch.nn.Linear``
     (weight transposed to nnlite's (in_features, out_features)), ``torch.nn.Sigmoid``, ``ReLU``,
-    ``Tanh``, ``LeakyReLU``, ``Identity``, ``Dropout``, ``Softmax`` and ``LogSoftmax`` (with a
-    ``dim``), nnlite.interop's ``BiasAppend`` and loss modules, and the
+    ``Tanh``, ``LeakyReLU``, ``Identity``, ``Dropout``, ``BatchNorm1d`` (with running statistics
+    and ``momentum`` a number), ``LayerNorm`` (with weight and bias), ``Softmax`` and
+    ``LogSoftmax`` (with a ``dim``), nnlite.interop's ``BiasAppend`` and loss modules, and the
     modules of registered kinds. Values are copied bit for bit, float32 stays float32 and float64
     float64, so ``from_torch(to_torch(model))`` has exactly the model's parameters and buffers;
     each layer gets its module's mode.
