@@ -15,11 +15,15 @@ The file format, version 1, is an uncompressed .npz archive (a zip of .npy files
   ``{"format": "nnlite", "version": 1, "model": LAYER}``, where LAYER is
   ``{"class": "Sequential", "layers": [LAYER, ...]}`` for a Sequential (nested ones too) and
   ``{"class": "Linear", "config": {...}}`` for any other layer, ``config`` being its
-  :meth:`~nnlite.Layer.get_config`: the arguments that rebuild it as ``Linear(**config)``.
+  :meth:`~nnlite.Layer.get_config`: the arguments that rebuild it as ``Linear(**config)``, and for
+  a container kind also the layers it holds, by constructor argument:
+  ``{"class": "Residual", "config": {}, "layers": {"inner": LAYER}}``, rebuilt as
+  ``Residual(inner=..., **config)``.
 
-Buffers need no new version: they are ``"param:"`` entries like the parameters, so a file without
-them reads as it always did, and an older nnlite refuses a file with them by naming the class it
-does not know.
+Buffers and containers other than Sequential need no new version: buffers are ``"param:"``
+entries like the parameters, and a container's ``"layers"`` is read only for a container kind, so
+a file without them reads as it always did, and an older nnlite refuses a file with them by
+naming the class it does not know.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
-from nnlite._architecture import build, layer_classes, layer_spec
+from nnlite._architecture import build, is_container, layer_classes, layer_spec
 from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind
@@ -73,7 +77,8 @@ def save(model: Layer, path: PathLike) -> None:
     ``"param:<name>"`` per parameter and buffer (``"param:0.weight"``, ``"param:1.running_var"``),
     a float32 or float64 array, and ``"nnlite.json"``, a 0-d unicode array holding ``{"format":
     "nnlite", "version": 1, "model": ...}`` with each layer as its class name and
-    ``get_config()``, a Sequential as its list of layers. No pickle:
+    ``get_config()``, a Sequential as its list of layers, a container (Residual) with its layers
+    too. No pickle:
     ``np.load(path, allow_pickle=False)`` reads it.
 
     The path is used exactly as given:
@@ -291,14 +296,16 @@ def _check_size(model: object, classes: Mapping[str, type[Layer]], available: in
             continue
         cls = classes.get(spec["class"])
         inner, config = spec.get("layers"), spec.get("config")
-        if cls is Sequential and isinstance(inner, list):
+        if isinstance(inner, dict) and is_container(cls):  # its layers, by constructor argument
+            inner = list(inner.values())
+        if (cls is Sequential or is_container(cls)) and isinstance(inner, list):
             layers += len(inner)
             if layers > MAX_LAYERS:
                 raise LoadError(
                     f"the architecture has more than {MAX_LAYERS:,} layers, the most a file may"
                 )
             stack.extend(((*where, index), inner[index]) for index in reversed(range(len(inner))))
-        elif (size := _state_size(cls)) is not None and isinstance(config, dict):
+        if (size := _state_size(cls)) is not None and isinstance(config, dict):
             values = size(config)
             asked += values
             if asked > available + _SIZE_SLACK:

@@ -6,6 +6,7 @@ from nnlite.layers.bias_append import BiasAppend
 from nnlite.layers.dropout import Dropout
 from nnlite.layers.layer_norm import LayerNorm
 from nnlite.layers.linear import Linear
+from nnlite.layers.residual import Residual
 from nnlite.layers.softmax import LogSoftmax, Softmax
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "ReLU",
+    "Residual",
     "Sigmoid",
     "Softmax",
     "Tanh",
