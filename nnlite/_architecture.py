@@ -6,7 +6,8 @@
   :func:`parameter_dtype`: the one dtype of its parameters;
 - :func:`layer_spec` and :func:`build`: a model as JSON values and back, the ``"model"`` part of
   a saved file (see :mod:`nnlite.serialization`), and :func:`layer_classes`, the classes a file
-  may name.
+  may name. A container kind (one whose registry entry gives ``sublayers``, as Residual's does)
+  is recorded with its layers: ``{"class": "Residual", "config": {}, "layers": {"inner": ...}}``.
 
 Where a layer sits is said by :func:`nnlite.errors.position`: "Sequential layer 1.0".
 """
@@ -27,15 +28,17 @@ from nnlite.layer import Layer
 from nnlite.sequential import Sequential
 
 MAX_NESTING = 100
-"""The deepest nesting of Sequentials :func:`build` builds: far above real models, far below the
-interpreter's recursion limit, which a crafted file could otherwise exhaust."""
+"""The deepest nesting of Sequentials and other containers (Residual) :func:`build` builds: far
+above real models, far below the interpreter's recursion limit, which a crafted file could
+otherwise exhaust."""
 
 
 def flatten(model: Layer, where: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], Layer]]:
     """Every layer that is not a Sequential, with its index path, in the order they run.
 
     Only a Sequential itself is opened, not a subclass of it: that is a layer of its own, which
-    may compute something else.
+    may compute something else. Other containers (Residual) are layers here, not opened: their
+    kinds convert what they hold.
     """
     if type(model) is Sequential:
         assert isinstance(model, Sequential)
@@ -140,14 +143,35 @@ def layer_spec(layer: Layer, where: tuple[int, ...] = ()) -> dict[str, Any]:
         json.dumps(config, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise refuse(f"get_config() returned {config!r}, which is not JSON ({error})") from error
-    return {"class": name, "config": config}
+    sublayers = _sublayers(layer)
+    if sublayers is None:
+        return {"class": name, "config": config}
+    layers = {
+        argument: layer_spec(inner, (*where, index))
+        for index, (argument, inner) in enumerate(sublayers.items())
+    }
+    return {"class": name, "config": config, "layers": layers}
+
+
+def _sublayers(layer: Layer) -> Mapping[str, Layer] | None:
+    """The layers a container kind holds, by constructor argument, or None for other layers."""
+    kind = layer_kind(type(layer))
+    return None if kind is None or kind.sublayers is None else kind.sublayers(layer)
+
+
+def is_container(cls: type[Layer] | None) -> bool:
+    """Whether the class is a registered container kind: its file records its layers."""
+    kind = layer_kind(cls) if cls is not None else None
+    return kind is not None and kind.sublayers is not None
 
 
 def build(spec: object, where: tuple[int, ...], classes: Mapping[str, type[Layer]]) -> Layer:
-    """A new layer from its JSON description (a Sequential recursively)."""
+    """A new layer from its JSON description (a Sequential or another container recursively)."""
     here = position(where) or "the model"
     if len(where) > MAX_NESTING:
-        raise LoadError(f"{here}: Sequentials nested deeper than {MAX_NESTING}")
+        raise LoadError(
+            f"{here}: layers nested deeper than {MAX_NESTING} (Sequentials and other containers)"
+        )
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise LoadError(f"{here}: expected {{'class': name, ...}}, found {reprlib.repr(spec)}")
     name = spec["class"]
@@ -166,12 +190,23 @@ def build(spec: object, where: tuple[int, ...], classes: Mapping[str, type[Layer
             *(build(inner, (*where, index), classes) for index, inner in enumerate(spec["layers"]))
         )
     config = spec.get("config")
-    if set(spec) != {"class", "config"} or not isinstance(config, dict):
+    container = is_container(classes[name])
+    keys = {"class", "config", "layers"} if container else {"class", "config"}
+    if (
+        set(spec) != keys
+        or not isinstance(config, dict)
+        or (container and not isinstance(spec["layers"], dict))
+    ):
+        layers = ", 'layers': {...}" if container else ""
         raise LoadError(
-            f"{here}: expected {{'class', 'config': {{...}}}}, found " + reprlib.repr(spec)
+            f"{here}: expected {{'class', 'config': {{...}}{layers}}}, found " + reprlib.repr(spec)
         )
+    inner = {
+        argument: build(layer, (*where, index), classes)
+        for index, (argument, layer) in enumerate(spec.get("layers", {}).items())
+    }
     try:
-        return classes[name](**config)
+        return classes[name](**inner, **config)
     except Exception as error:  # the class's own check of its arguments, whatever it raises
         raise LoadError(
             f"{here}: {name}(**{reprlib.repr(config)}) failed: {type(error).__name__}: {error}"

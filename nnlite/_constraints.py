@@ -259,6 +259,21 @@ class Optional(Constraint[_U | None]):
         return None if value is None else self.inner.convert(value)
 
 
+class Shape(Constraint[tuple[int, ...]]):
+    """An int >= 1, or a non-empty list or tuple of them (LayerNorm's ``normalized_shape``);
+    returns the tuple of ints."""
+
+    def describe(self) -> str:
+        return "an int >= 1 or a non-empty tuple of them"
+
+    def convert(self, value: object) -> tuple[int, ...]:
+        sizes = value if isinstance(value, (list, tuple)) else (value,)
+        converted = tuple(Integer(low=1).convert(size) for size in sizes)
+        if not converted:
+            raise ValueError
+        return converted
+
+
 def check_arguments(
     owner: str, rules: Mapping[str, Constraint[Any]], arguments: Mapping[str, object]
 ) -> dict[str, Any]:
@@ -282,6 +297,7 @@ __all__ = [
     "Optional",
     "Pair",
     "Real",
+    "Shape",
     "TupleOf",
     "check_arguments",
 ]

@@ -61,11 +61,13 @@ class TorchConversion:
 class TorchFormula:
     """A kind without a PyTorch counterpart: ``nnlite.interop`` makes one, named as the kind.
 
-    The module's forward is ``forward(torch, *inputs, **parameters)``: the layer's formula
-    written with torch functions (a loss's inputs are prediction and target), the layer's
-    parameters (with their nnlite names and layout) as keyword arguments. The module keeps the
-    layer's ``get_config()`` to convert back, and is reachable as ``nnlite.interop.<class
-    name>``, where pickle finds it.
+    The module's forward is ``forward(torch, *inputs, **members)``: the layer's formula
+    written with torch functions (a loss's inputs are prediction and target), the layer's own
+    parameters and buffers (with their nnlite names and layout) as keyword arguments, and for a
+    container kind (see :class:`LayerKind`'s ``sublayers``) the modules its layers convert to,
+    by the same names: Residual's is ``lambda torch, x, inner: x + inner(x)``. The module keeps
+    the layer's ``get_config()`` to convert back, holds those modules as its submodules, and is
+    reachable as ``nnlite.interop.<class name>``, where pickle finds it.
     """
 
     forward: Callable[..., Any]
@@ -101,8 +103,16 @@ class LayerKind:
             of JSON asking for a huge layer are refused instead of allocated. None (the default)
             for a kind that holds no state; a kind that holds some must give it (a test checks
             every registered kind).
+        sublayers: for a container, ``sublayers(layer)``: the layers it holds, by the names of
+            the constructor arguments that take them, in order (Residual's ``{"inner":
+            layer.inner}``). A saved file records them beside the config, and loading builds
+            them first and passes them to the constructor with it (``Residual(inner=...,
+            **config)``); the PyTorch module holds their conversions under those names. None
+            (the default): the kind holds no layers of its own. ``state_size`` then counts only
+            the container's own state, the walk adding its layers'.
         torch: its PyTorch counterpart, or None when there is none.
-        onnx: its ONNX nodes, or None when there are none.
+        onnx: its ONNX nodes, or None when there are none. A container's converter adds its
+            layers' nodes with :meth:`~nnlite.interop.OnnxGraph.sublayer`.
 
     Examples:
         >>> from nnlite.interop import layer_kind
@@ -119,6 +129,7 @@ class LayerKind:
     any_shape: bool = False
     sample_shape: tuple[int, ...] | None = None
     state_size: Callable[[Mapping[str, Any]], int] | None = None
+    sublayers: Callable[[Any], Mapping[str, Layer]] | None = None
     torch: TorchConversion | TorchFormula | None = None
     onnx: OnnxConverter | None = None
 

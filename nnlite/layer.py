@@ -98,6 +98,11 @@ class Layer(Checked):
     ``_input_shape`` or ``_output_shape``, or whose methods you assign after the first batch
     (a Sequential keeps the methods it found until the signature or the layer list changes)."""
 
+    min_training_batch: ClassVar[int] = 1
+    """The smallest batch forward takes in training mode: 2 for BatchNorm1d, whose batch
+    statistics need two rows (one row has no unbiased variance; PyTorch refuses it too). The
+    checks then draw batches at least that large in training mode."""
+
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")

@@ -8,13 +8,22 @@ memory or time either.
 
 The file format, version 1, is an uncompressed .npz archive (a zip of .npy files) holding:
 
-- ``"param:<name>"`` for every parameter, ``<name>`` as in ``model.named_parameters()``
-  (``"param:0.weight"``): its values, in its own dtype (float32 stays float32);
+- ``"param:<name>"`` for every entry of ``model.state_dict()``, every parameter and buffer,
+  ``<name>`` as in ``named_parameters()`` and ``named_buffers()`` (``"param:0.weight"``,
+  ``"param:1.running_mean"``): its values, in its own dtype (float32 stays float32), bit for bit;
 - ``"nnlite.json"``: a 0-d unicode array holding the JSON text
   ``{"format": "nnlite", "version": 1, "model": LAYER}``, where LAYER is
   ``{"class": "Sequential", "layers": [LAYER, ...]}`` for a Sequential (nested ones too) and
   ``{"class": "Linear", "config": {...}}`` for any other layer, ``config`` being its
-  :meth:`~nnlite.Layer.get_config`: the arguments that rebuild it as ``Linear(**config)``.
+  :meth:`~nnlite.Layer.get_config`: the arguments that rebuild it as ``Linear(**config)``, and for
+  a container kind also the layers it holds, by constructor argument:
+  ``{"class": "Residual", "config": {}, "layers": {"inner": LAYER}}``, rebuilt as
+  ``Residual(inner=..., **config)``.
+
+Buffers and containers other than Sequential need no new version: buffers are ``"param:"``
+entries like the parameters, and a container's ``"layers"`` is read only for a container kind, so
+a file without them reads as it always did, and an older nnlite refuses a file with them by
+naming the class it does not know.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
-from nnlite._architecture import build, flatten, layer_classes, layer_spec
+from nnlite._architecture import build, flatten, is_container, layer_classes, layer_spec
 from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind
@@ -65,10 +74,12 @@ def save(model: Layer, path: PathLike) -> None:
     """Write ``model`` to ``path``: parameters as float arrays, architecture as JSON, in one .npz.
 
     The file (format version 1, in full in :mod:`nnlite.serialization`) is an uncompressed .npz:
-    ``"param:<name>"`` per parameter (``"param:0.weight"``), a float32 or float64 array, and
-    ``"nnlite.json"``, a 0-d unicode array holding ``{"format": "nnlite", "version": 1, "model":
-    ...}`` with each layer as its class name and ``get_config()``, a Sequential as its list of
-    layers. No pickle: ``np.load(path, allow_pickle=False)`` reads it.
+    ``"param:<name>"`` per parameter and buffer (``"param:0.weight"``, ``"param:1.running_var"``),
+    a float32 or float64 array, and ``"nnlite.json"``, a 0-d unicode array holding ``{"format":
+    "nnlite", "version": 1, "model": ...}`` with each layer as its class name and
+    ``get_config()``, a Sequential as its list of layers, a container (Residual) with its layers
+    too. No pickle:
+    ``np.load(path, allow_pickle=False)`` reads it.
 
     The path is used exactly as given:
     ``".npz"`` is the customary suffix but is never added (unlike ``np.savez``), so
@@ -83,8 +94,9 @@ def save(model: Layer, path: PathLike) -> None:
     running.
 
     Only what rebuilds the model is saved: each layer's class name and ``get_config()``, and the
-    parameters. Gradients and forward caches are not. A subclass of Sequential is saved like any
-    other layer, by its own ``get_config()``.
+    parameters and buffers (BatchNorm1d's running statistics), bit for bit. Gradients, forward
+    caches and the training mode are not (a loaded model is in training mode, as a new one). A
+    subclass of Sequential is saved like any other layer, by its own ``get_config()``.
 
     Args:
         model: the layer or Sequential to save.
@@ -121,7 +133,7 @@ def save(model: Layer, path: PathLike) -> None:
     for name, values in model.state_dict().items():
         if values.dtype not in _FLOAT_DTYPES:  # anything else could need pickle to be stored
             raise SaveError(
-                f"nl.save: parameter {name!r} is {values.dtype}, not float32 or float64; "
+                f"nl.save: parameter or buffer {name!r} is {values.dtype}, not float32 or float64; "
                 "nothing was written"
             )
         entries[PARAMETER_PREFIX + name] = values
@@ -134,9 +146,9 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
     Layers are looked up by class name among Sequential and the registered layer kinds
     (nnlite's built-in layers, and any registered with :func:`nnlite.interop.register`), and in
     ``custom_layers``, which wins over a registered kind of the same name. Nothing else is ever
-    imported or unpickled. Each layer is built as ``cls(**config)`` and the
-    parameters are copied in with ``load_state_dict(strict=True)``: every parameter must be in
-    the file, with its exact shape and dtype, and the file may hold nothing else.
+    imported or unpickled. Each layer is built as ``cls(**config)`` and the parameters and
+    buffers are copied in with ``load_state_dict(strict=True)``: every one must be in the file,
+    with its exact shape and dtype, and the file may hold nothing else.
 
     Args:
         path: the file, a str or ``os.PathLike``, used exactly as given.
@@ -314,14 +326,16 @@ def check_size(model: object, classes: Mapping[str, type[Layer]], available: int
             continue
         cls = classes.get(spec["class"])
         inner, config = spec.get("layers"), spec.get("config")
-        if cls is Sequential and isinstance(inner, list):
+        if isinstance(inner, dict) and is_container(cls):  # its layers, by constructor argument
+            inner = list(inner.values())
+        if (cls is Sequential or is_container(cls)) and isinstance(inner, list):
             layers += len(inner)
             if layers > MAX_LAYERS:
                 raise LoadError(
                     f"the architecture has more than {MAX_LAYERS:,} layers, the most a file may"
                 )
             stack.extend(((*where, index), inner[index]) for index in reversed(range(len(inner))))
-        elif (size := _state_size(cls)) is not None and isinstance(config, dict):
+        if (size := _state_size(cls)) is not None and isinstance(config, dict):
             values = size(config)
             asked += values
             if asked > available + _SIZE_SLACK:

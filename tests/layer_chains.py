@@ -47,17 +47,25 @@ VARIANTS: dict[type[nl.Layer], Callable[[int, Any], st.SearchStrategy[nl.Layer]]
 
 @st.composite
 def chains(
-    draw: st.DrawFn, n_in: int, dtype: Any = None, depth: int = 0, max_size: int = 5
+    draw: st.DrawFn,
+    n_in: int,
+    dtype: Any = None,
+    depth: int = 0,
+    max_size: int = 5,
+    exclude: frozenset[type[nl.Layer]] = frozenset(),
 ) -> tuple[nl.Sequential, int]:
     """A Sequential taking (N, n_in) and its output width: up to ``max_size`` layers of every
-    registered kind that takes rows, and Sequentials nested in it (two levels at most)."""
-    rows = [kind for kind in layer_kinds() if kind.sample_shape is None]
-    options: list[LayerKind | str] = [*rows, *(["nested"] if depth < 2 else [])]
+    registered kind that takes rows but those in ``exclude``, and Sequentials nested in it (two
+    levels at most)."""
+    kinds = [
+        kind for kind in layer_kinds() if kind.sample_shape is None and kind.layer not in exclude
+    ]
+    options: list[LayerKind | str] = [*kinds, *(["nested"] if depth < 2 else [])]
     layers: list[nl.Layer] = []
     width = n_in
     for option in draw(st.lists(st.sampled_from(options), max_size=max_size)):
         if isinstance(option, str):
-            inner, width = draw(chains(width, dtype, depth + 1, max_size))
+            inner, width = draw(chains(width, dtype, depth + 1, max_size, exclude))
             layers.append(inner)
             continue
         variant = VARIANTS.get(option.layer)

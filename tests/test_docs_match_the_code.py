@@ -28,6 +28,7 @@ from nnlite.cli import DEFAULTS, main
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 DERIVATION = DOCS / "derivation.md"
+LAYER_DERIVATIONS = DOCS / "layer-derivations.md"
 
 # ---------------------------------------------------------------------------------------------
 # The derivation page quotes the source
@@ -73,6 +74,19 @@ def test_every_code_block_of_the_derivation_is_quoted_from_the_source() -> None:
     for name, shown in blocks:
         assert _is_excerpt_of(shown, _resolve(name)), (
             f"derivation.md quotes {name} wrongly:\n{shown}"
+        )
+
+
+def test_every_code_block_of_the_layer_derivations_is_quoted_from_the_source() -> None:
+    """Every ```py block of layer-derivations.md has its marker and is consecutive lines of the
+    function it names, for every section (those added later too)."""
+    text = LAYER_DERIVATIONS.read_text()
+    blocks = SOURCE_BLOCK.findall(text)
+    assert len(blocks) >= 10
+    assert text.count("```py\n") == len(blocks), "a ```py block without a <!-- source: --> marker"
+    for name, shown in blocks:
+        assert _is_excerpt_of(shown, _resolve(name)), (
+            f"layer-derivations.md quotes {name} wrongly:\n{shown}"
         )
 
 

@@ -48,8 +48,9 @@ class OnnxGraph:
     Attributes:
         onnx: the onnx module.
         dtype: the graph's float dtype, float32 or float64, as a numpy dtype.
-        prefix: the index path of the layer being converted ("0", "3.1"), which names its
-            constants: its weight is ``"3.1.weight"``.
+        where: the index path of the layer being converted, ``(3, 1)``.
+        prefix: that path as text ("0", "3.1"), which names the layer's constants: its weight is
+            ``"3.1.weight"``.
     """
 
     def __init__(self, onnx: Any, dtype: np.dtype[Any]) -> None:
@@ -57,7 +58,23 @@ class OnnxGraph:
         self.elem_type = onnx.helper.np_dtype_to_tensor_dtype(dtype)
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        self.where: tuple[int, ...] = ()
         self.prefix = "0"
+
+    def sublayer(self, layer: Layer, x: str, index: int = 0) -> str:
+        """Add the nodes of ``layer``, held by the container being converted as its ``index``-th
+        layer (a Sequential block, too), applied to the value ``x``; return their output's name.
+
+        Its constants are named by their path inside the container ("1.0.weight" for the weight
+        of the inner Linear of a Residual at index 1). A container's converter calls this for
+        each layer it holds: Residual's is ``Add(x, graph.sublayer(layer.inner, x))``.
+        """
+        outer = self.where
+        y = x
+        for where, inner in flatten(layer, (*outer, index)):
+            y, _ = _add(self, inner, where, y, None)
+        self.where, self.prefix = outer, ".".join(map(str, outer)) or "0"
+        return y
 
     def node(self, op: str, inputs: list[str], **attributes: Any) -> str:
         """Add a node with one output, named after its position; return that name."""
@@ -101,7 +118,17 @@ def to_onnx(
       Conv2d and AvgPool2d become the same windows as slices, then ``MatMul`` (nnlite's im2col)
       and ``ReduceMean``, as ONNX Runtime has no float64 Conv or AveragePool;
     - Flatten, Unflatten: ``Flatten(axis=1)``, ``Reshape`` to (N, *shape);
+    - Softmax, LogSoftmax: ``Softmax``, ``LogSoftmax`` with their ``axis``;
+    - Dropout: ``Identity``; BatchNorm1d: ``(x - running_mean) * inv_std * weight + bias``
+      (``Sub``, ``Mul``, ``Mul``, ``Add``), ``inv_std = 1 / sqrt(running_var + eps)`` a constant;
+      LayerNorm: its forward's steps (``ReduceMean``, ``Sub``, ``Mul``, ``ReduceMean``, ``Add``,
+      ``Sqrt``, ``Reciprocal``, ``Mul``, ``Mul``, ``Add``). ONNX's own BatchNormalization and
+      LayerNormalization take eps as a float32 attribute, which would round 1e-5 in float64;
+    - Residual: the inner layer's nodes, then ``Add(x, .)``;
     - a kind registered with :func:`nnlite.interop.register`: the nodes its entry gives.
+
+    The graph computes the model in evaluation mode, whatever mode it is in, as inference does:
+    Dropout is the identity and BatchNorm1d normalizes by its running statistics.
 
     The graph passes ``onnx.checker.check_model(full_check=True)`` (which infers every shape)
     before it is written. Run it with ``onnxruntime.InferenceSession(path).run(None, {"x": x})``.
@@ -212,6 +239,6 @@ def _add(
             f"to_onnx: {at(where)}{label(layer)} expects input of shape (N, {required}), but "
             f"the layers before it give (N, {width})"
         )
-    graph.prefix = ".".join(map(str, where)) or "0"
+    graph.where, graph.prefix = where, ".".join(map(str, where)) or "0"
     y = graph.node(kind.onnx, [x]) if isinstance(kind.onnx, str) else kind.onnx(graph, layer, x)
     return y, kind.output_width(layer, width)

@@ -3,15 +3,13 @@
 Every conversion is driven by the registry of kinds (:mod:`nnlite._kinds`): a layer or loss
 converts when its kind has a ``torch`` entry, a :class:`~nnlite.interop.TorchConversion` (a
 counterpart class in torch) or a :class:`~nnlite.interop.TorchFormula` (no counterpart: the
-module is made here from the kind's formula in torch). torch is imported by the functions that
-need it, never when nnlite is.
+module is made from the kind's formula in torch, by :mod:`nnlite.interop._formulas`). torch is
+imported by the functions that need it, never when nnlite is.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import io
 import json
 import os
@@ -33,8 +31,10 @@ from nnlite._kinds import (
 )
 from nnlite._validation import label
 from nnlite.errors import ConversionError, LoadError, MissingExtraError
+from nnlite.interop._formulas import formula_class
 from nnlite.layer import Layer
 from nnlite.losses import Loss
+from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
 from nnlite.serialization import MAX_JSON_BYTES, check_size
 
@@ -65,19 +65,27 @@ def to_torch(model: Layer | Loss) -> Any:
 
     Sequential -> ``torch.nn.Sequential`` (nested ones too), Linear -> ``torch.nn.Linear`` with
     weight W^T of shape (out_features, in_features) and the same bias, Sigmoid, ReLU, Tanh,
-    LeakyReLU(negative_slope) and Identity -> their ``torch.nn`` namesakes, BiasAppend ->
-    ``nnlite.interop.BiasAppend``. A loss becomes ``nnlite.interop.<its name>``, which keeps
-    nnlite's averaging over rows (MSE: 1/(2N) sum of squares; the others: sum / N). A kind
-    registered with :func:`nnlite.interop.register` converts as its entry says.
+    LeakyReLU(negative_slope) and Identity -> their ``torch.nn`` namesakes, Dropout(p) ->
+    ``torch.nn.Dropout(p)``, BatchNorm1d and LayerNorm -> their namesakes with the same weight,
+    bias and (BatchNorm1d) ``running_mean``, ``running_var`` and ``num_batches_tracked``,
+    Softmax(axis) and LogSoftmax(axis) -> their namesakes with ``dim=axis``, BiasAppend ->
+    ``nnlite.interop.BiasAppend``, Residual(inner) -> ``nnlite.interop.Residual``, holding the
+    inner layer's module as its submodule ``inner``. A loss becomes ``nnlite.interop.<its
+    name>``, which keeps nnlite's averaging over rows (MSE: 1/(2N) sum of squares; the others:
+    sum / N). A kind registered with :func:`nnlite.interop.register` converts as its entry says.
 
-    Parameters are copied (nothing is shared) into tensors of the model's dtype, float64 staying
-    float64, so the module's forward equals nnlite's to rounding. Gradients are not copied.
+    Parameters and buffers are copied (nothing is shared) into tensors of the model's dtype,
+    float64 staying float64, so the module's forward equals nnlite's to rounding. Each module
+    gets its layer's mode: a layer in evaluation mode gives a module in evaluation mode. Gradients
+    are not copied. (A Dropout's random numbers are torch's own: in training mode the two draw
+    different masks.)
 
     Args:
         model: a layer, a Sequential of layers, or a loss, of registered kinds.
 
     Returns:
-        A ``torch.nn.Module`` on the CPU, in training mode, with ``requires_grad`` parameters.
+        A ``torch.nn.Module`` on the CPU, in the model's mode (training, unless ``model.eval()``
+        was called), with ``requires_grad`` parameters.
 
     Raises:
         ConversionError: (a TypeError) a layer or loss has no PyTorch counterpart: it is of no
@@ -99,7 +107,7 @@ def to_torch(model: Layer | Loss) -> Any:
                 f"to_torch: {label(model)} has no PyTorch counterpart; supported: "
                 + supported_layers()
             )
-        return _formula_class(torch, kind)()
+        return formula_class(torch, kind)()
     if not isinstance(model, Layer):
         raise TypeError(f"to_torch expects an nnlite Layer or Loss, got a {type(model).__name__}")
     parameter_dtype(model, "to_torch")
@@ -107,6 +115,14 @@ def to_torch(model: Layer | Loss) -> Any:
 
 
 def _layer_to_torch(torch: Any, layer: Layer, where: tuple[int, ...]) -> Any:
+    """The module of one layer, in the layer's own mode (``training``, set on it alone: each
+    module held gets its own layer's)."""
+    module = _module_of(torch, layer, where)
+    module.training = layer.training
+    return module
+
+
+def _module_of(torch: Any, layer: Layer, where: tuple[int, ...]) -> Any:
     if type(layer) is Sequential:
         assert isinstance(layer, Sequential)
         return torch.nn.Sequential(
@@ -120,17 +136,31 @@ def _layer_to_torch(torch: Any, layer: Layer, where: tuple[int, ...]) -> Any:
             + supported_layers()
         )
     if isinstance(conversion, TorchFormula):
-        parameters = dict(layer.named_parameters())
-        if any("." in name for name in parameters):
+        sublayers = dict(kind.sublayers(layer)) if kind.sublayers is not None else {}
+        modules = {
+            name: _layer_to_torch(torch, inner, (*where, index))
+            for index, (name, inner) in enumerate(sublayers.items())
+        }
+        state = _own_state(layer, sublayers)
+        if any("." in name for name in state):
             raise ConversionError(
-                f"to_torch: {at(where)}{label(layer)} holds parameters of its own layers "
-                f"({', '.join(parameters)}); a TorchFormula takes only the layer's own"
+                f"to_torch: {at(where)}{label(layer)} holds parameters of layers that its kind "
+                f"does not name as sublayers ({', '.join(state)}); a TorchFormula takes only "
+                "the layer's own"
             )
-        tensors = {name: torch.from_numpy(p.data.copy()) for name, p in parameters.items()}
-        return _formula_class(torch, kind)(layer.get_config(), tensors)
+        tensors = {name: torch.from_numpy(member.data.copy()) for name, member in state.items()}
+        parameters = {n: t for n, t in tensors.items() if isinstance(state[n], Parameter)}
+        buffers = {n: t for n, t in tensors.items() if n not in parameters}
+        return formula_class(torch, kind)(layer.get_config(), parameters, buffers, modules)
     if conversion.to_torch is not None:
         return conversion.to_torch(torch, layer)
     return conversion.module(torch)(**{name: getattr(layer, name) for name in conversion.arguments})
+
+
+def _own_state(layer: Layer, sublayers: dict[str, Layer]) -> dict[str, Parameter | Buffer]:
+    """The layer's parameters and buffers outside the layers it holds as its sublayers."""
+    held = {id(member) for inner in sublayers.values() for _, member in inner._named_state()}
+    return {name: member for name, member in layer._named_state() if id(member) not in held}
 
 
 def supported_layers() -> str:
@@ -147,7 +177,7 @@ def torch_class(torch: Any, kind: LayerKind | LossKind) -> type[Any]:
     """The torch.nn.Module class a kind converts to (its counterpart, or the one made for it)."""
     if isinstance(kind.torch, TorchConversion):
         return kind.torch.module(torch)
-    return _formula_class(torch, kind)
+    return formula_class(torch, kind)
 
 
 def formula_module(name: str) -> type[Any] | None:
@@ -155,53 +185,8 @@ def formula_module(name: str) -> type[Any] | None:
     or None when no such kind is registered."""
     for kind in all_kinds():
         if kind.name == name and isinstance(kind.torch, TorchFormula):
-            return _formula_class(import_torch(), kind)
+            return formula_class(import_torch(), kind)
     return None
-
-
-@functools.cache
-def _formula_class(torch: Any, kind: LayerKind | LossKind) -> type[Any]:
-    """The module class for a kind's TorchFormula, made once, named ``nnlite.interop.<name>``.
-
-    Made here rather than at import so that importing nnlite does not import torch;
-    ``nnlite.interop.__getattr__`` hands it out under that name, which is where pickle
-    (``torch.save(module)``) finds it.
-    """
-    assert isinstance(kind.torch, TorchFormula)
-    formula = kind.torch.forward
-    module: Any = torch.nn.Module  # Any: torch is imported at run time, not seen by mypy
-
-    class LossFormula(module):  # type: ignore[misc]
-        def forward(self, prediction: Any, target: Any) -> Any:
-            if prediction.shape != target.shape:  # as nnlite: never broadcast (N, 1) with (N,)
-                raise ValueError(
-                    f"{type(self).__name__} expects target of the prediction's shape "
-                    f"{tuple(prediction.shape)}, got {tuple(target.shape)}"
-                )
-            return formula(torch, prediction, target)
-
-    class LayerFormula(module):  # type: ignore[misc]
-        def __init__(
-            self, config: dict[str, Any] | None = None, parameters: dict[str, Any] | None = None
-        ) -> None:
-            super().__init__()
-            self.config = dict(config or {})  # the layer's get_config(), to convert back
-            for name, value in (parameters or {}).items():
-                self.register_parameter(name, torch.nn.Parameter(value))
-
-        def forward(self, x: Any) -> Any:
-            return formula(torch, x, **dict(self.named_parameters()))
-
-    cls = LossFormula if isinstance(kind, LossKind) else LayerFormula
-    cls.__name__ = cls.__qualname__ = kind.name
-    cls.__module__ = "nnlite.interop"
-    original = kind.loss if isinstance(kind, LossKind) else kind.layer
-    cls.__doc__ = (
-        f"{(inspect.getdoc(original) or kind.name).splitlines()[0]}\n\n"
-        f"nnlite's {kind.name} in PyTorch, made by nnlite.interop from its formula: the same "
-        "value, and autograd's gradient of it."
-    )
-    return cls
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,9 +199,12 @@ def from_torch(module: Any) -> Layer | Loss:
 
     The inverse of :func:`to_torch`: ``torch.nn.Sequential`` (nested too), ``torch.nn.Linear``
     (weight transposed to nnlite's (in_features, out_features)), ``torch.nn.Sigmoid``, ``ReLU``,
-    ``Tanh``, ``LeakyReLU``, ``Identity``, nnlite.interop's ``BiasAppend`` and loss modules, and
-    the modules of registered kinds. Values are copied bit for bit, float32 stays float32 and
-    float64 float64, so ``from_torch(to_torch(model))`` has exactly the model's parameters.
+    ``Tanh``, ``LeakyReLU``, ``Identity``, ``Dropout``, ``BatchNorm1d`` (with running statistics
+    and ``momentum`` a number), ``LayerNorm`` (with weight and bias), ``Softmax`` and
+    ``LogSoftmax`` (with a ``dim``), nnlite.interop's ``BiasAppend``, ``Residual`` and loss
+    modules, and the modules of registered kinds. Values are copied bit for bit, float32 stays
+    float32 and float64 float64, so ``from_torch(to_torch(model))`` has exactly the model's
+    parameters and buffers; each layer gets its module's mode.
 
     Args:
         module: a ``torch.nn.Module`` of the kinds above (exact types: a subclass may have its own
@@ -245,9 +233,11 @@ def _module_to_nnlite(
     torch: Any, module: Any, where: tuple[int, ...], kinds: dict[type[Any], LayerKind | LossKind]
 ) -> Any:
     if type(module) is torch.nn.Sequential:
-        return Sequential(
+        sequential = Sequential(
             *(_module_to_nnlite(torch, inner, (*where, i), kinds) for i, inner in enumerate(module))
         )
+        sequential.training = module.training
+        return sequential
     kind = kinds.get(type(module))
 
     def refuse(reason: str) -> ConversionError:
@@ -258,19 +248,61 @@ def _module_to_nnlite(
     if kind is None:
         raise refuse("has no nnlite counterpart")
     try:
-        return _convert_back(torch, module, kind)
+        return _convert_back(torch, module, kind, where, kinds)
+    except ConversionError:  # a container's layer that does not convert: said where already
+        raise
     except (TypeError, ValueError) as error:  # the converter's, or the class's, own refusal
         raise refuse(f"cannot be converted: {error}") from error
 
 
-def _convert_back(torch: Any, module: Any, kind: LayerKind | LossKind) -> Layer | Loss:
+def _convert_back(
+    torch: Any,
+    module: Any,
+    kind: LayerKind | LossKind,
+    where: tuple[int, ...],
+    kinds: dict[type[Any], LayerKind | LossKind],
+) -> Layer | Loss:
     if isinstance(kind, LossKind):
         return kind.loss()
+    layer = _layer_of(torch, module, kind, where, kinds)
+    layer.training = module.training
+    return layer
+
+
+def _layer_of(
+    torch: Any,
+    module: Any,
+    kind: LayerKind,
+    where: tuple[int, ...],
+    kinds: dict[type[Any], LayerKind | LossKind],
+) -> Layer:
     conversion = kind.torch
     if isinstance(conversion, TorchFormula):
-        layer = kind.layer(**module.config)
-        state = {name: p.detach().cpu().numpy() for name, p in module.named_parameters()}
-        layer.load_state_dict(state, strict=True)  # a LoadError (a ValueError) if it does not fit
+        modules = {  # a container's layers, converted back first, as nl.load builds them
+            name: _module_to_nnlite(torch, inner, (*where, index), kinds)
+            for index, (name, inner) in enumerate(module.named_children())
+        }
+        layer = kind.layer(**modules, **module.config)
+        state = {
+            name: tensor.detach().cpu().numpy()
+            for name, tensor in [
+                *module.named_parameters(recurse=False),
+                *module.named_buffers(recurse=False),
+            ]
+        }
+        own = _own_state(layer, dict(kind.sublayers(layer)) if kind.sublayers else {})
+        if set(state) != set(own):
+            raise ValueError(
+                f"it holds {sorted(state)}, where {kind.name} holds {sorted(own)} of its own"
+            )
+        for name, values in state.items():  # checked as load_state_dict checks, all first
+            if values.shape != own[name].shape or values.dtype != own[name].dtype:
+                raise ValueError(
+                    f"its {name!r} is {values.dtype} {values.shape}, where {kind.name} holds "
+                    f"{own[name].dtype} {own[name].shape}"
+                )
+        for name, values in state.items():
+            own[name].data[...] = values
         return layer
     assert conversion is not None
     if conversion.from_torch is not None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from nnlite.layer import Layer
 from nnlite.losses import Loss
-from nnlite.testing._pinning import Pinned, replica
+from nnlite.testing._pinning import Pinned, layers_of, replica
 from nnlite.testing.checks import LAYER_CHECKS, LayerCheck, by_name
 
 PARAMETER_MAGNITUDE = 2.0
@@ -58,8 +58,10 @@ def check_layer(
 
     A random layer declares ``stochastic = True`` and draws from ``self.rng``; a layer that mixes
     the rows of a batch declares ``mixes_rows = True``; one with running state declares
-    ``stateful = True``. A correct layer that does any of these without declaring it fails, with a
-    message that says so.
+    ``stateful = True``; one that needs batches of several rows in training mode declares
+    ``min_training_batch`` (the batches drawn in training mode are then at least that large). A
+    correct layer that does any of the first three without declaring it fails, with a message
+    that says so.
 
     Call it from a test function (not from inside another ``@given`` test). It runs under the
     active hypothesis settings profile (``max_examples`` overrides the number of examples), with no
@@ -124,7 +126,8 @@ def check_layer(
         layer.train(data.draw(st.booleans(), label="training"))
         if randomize_parameters and data.draw(st.booleans(), label="redraw parameters"):
             _redraw(layer, data, nst)
-        n = data.draw(nst.batch_sizes(max_batch=max_batch), label="N")
+        smallest = _min_batch(layer) if layer.training else 1
+        n = data.draw(nst.batch_sizes(min_batch=smallest, max_batch=max_batch), label="N")
         x = data.draw(nst.arrays((n, *sample_shape), max_magnitude=max_magnitude), label="x")
         output_shape = np.shape(Pinned(replica(layer)).forward(x))
         grad_y = data.draw(nst.arrays(output_shape, max_magnitude=max_magnitude), label="grad_y")
@@ -137,6 +140,11 @@ def check_layer(
         factory, input_shape, selected
     )
     settings(**overrides)(given(data=st.data())(check_one_example))()
+
+
+def _min_batch(layer: Layer) -> int:
+    """The largest ``min_training_batch`` declared by the layer or any layer it holds."""
+    return max(int(getattr(inner, "min_training_batch", 1)) for inner in layers_of(layer))
 
 
 def _redraw(layer: Layer, data: Any, nst: Any) -> None:

@@ -32,7 +32,7 @@ MIN_MAGNITUDE = 1e-12
 """The default smallest nonzero |v| drawn."""
 
 MAX_BATCH = 5
-"""The default largest batch size N drawn (the smallest is always 1)."""
+"""The default largest batch size N drawn (the smallest is 1 by default)."""
 
 MAX_FEATURES = 5
 """The default largest feature width drawn."""
@@ -73,9 +73,10 @@ def arrays(
     return hnp.arrays(np.dtype(dtype), shape, elements=elements)
 
 
-def batch_sizes(*, max_batch: int = MAX_BATCH) -> st.SearchStrategy[int]:
-    """Batch sizes N from 1 (the single-sample edge case) to ``max_batch``."""
-    return st.integers(min_value=1, max_value=max_batch)
+def batch_sizes(*, min_batch: int = 1, max_batch: int = MAX_BATCH) -> st.SearchStrategy[int]:
+    """Batch sizes N from ``min_batch`` (by default 1, the single-sample edge case) to
+    ``max_batch``."""
+    return st.integers(min_value=min_batch, max_value=max_batch)
 
 
 def feature_widths(*, max_features: int = MAX_FEATURES) -> st.SearchStrategy[int]:
