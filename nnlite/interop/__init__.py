@@ -21,7 +21,8 @@ is installed.
 
 Importing nnlite never imports torch or onnx: they are imported by the functions that need them,
 and a missing one is a :class:`~nnlite.MissingExtraError` saying what to install. The work is in
-:mod:`nnlite.interop.torch` and :mod:`nnlite.interop.onnx`, each driven by the registry of kinds.
+:mod:`nnlite.interop.torch` (with its files in :mod:`nnlite.interop.torch_files`) and
+:mod:`nnlite.interop.onnx`, each driven by the registry of kinds.
 """
 
 from __future__ import annotations
@@ -43,17 +44,14 @@ from nnlite._kinds import (
 from nnlite.errors import ConversionError
 from nnlite.interop.onnx import ONNX_IR_VERSION, ONNX_OPSET, OnnxGraph, to_onnx
 from nnlite.interop.torch import (
-    TORCH_FORMAT,
-    TORCH_VERSION,
     formula_module,
     from_torch,
     import_torch,
-    load_torch,
-    save_torch,
     supported_layers,
     supported_modules,
     to_torch,
 )
+from nnlite.interop.torch_files import TORCH_FORMAT, TORCH_VERSION, load_torch, save_torch
 
 
 def __getattr__(name: str) -> Any:
