@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite.errors import MissingExtraError
-from nnlite.testing.function import Kind, argument_names, check_adapted, is_strategy, slot_arguments
+from nnlite.testing._arguments import Kind, argument_names, is_strategy, slot_arguments
+from nnlite.testing.function import check_adapted
 from nnlite.testing.gradcheck import GradientReport
 from nnlite.typing import FloatArray, RngLike
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite.testing.function import Argument, Kind, argument_names, check_adapted
+from nnlite.testing._arguments import Argument, Kind, argument_names
+from nnlite.testing.function import check_adapted
 from nnlite.testing.gradcheck import GradientReport
 from nnlite.typing import FloatArray, RngLike
 
