@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._constraints import Integer
+from nnlite._constraints import Boolean, Integer
 from nnlite._validation import as_float_array
 from nnlite.errors import ArgumentValueError, ShapeError, TrainingError
 from nnlite.layer import Layer
@@ -102,9 +102,11 @@ def fit(
         X: inputs, (N, n_in). Y: targets, (N, n_out) as the loss expects them.
         epochs: passes over the data (at most, with early stopping).
         batch_size: rows per step.
-        shuffle: reshuffle the rows every epoch.
+        shuffle: reshuffle the rows every epoch (a bool).
         rng: seed or Generator for the shuffling.
-        validation_data: (X_val, Y_val), evaluated after every epoch.
+        validation_data: (X_val, Y_val), evaluated after every epoch. For a binary output the
+            accuracy reads a row as class 1 at the loss's ``decision_threshold``: 0.5 for
+            probabilities, 0.0 for the logits of ``BCEWithLogitsLoss``.
         patience: early stopping: stop when the validation loss has not improved for this many
             epochs, and restore the weights of the best epoch. Needs ``validation_data``.
         progress: show a progress bar (epoch, loss, speed) on stderr. None (the default): only when
@@ -117,7 +119,8 @@ def fit(
         ShapeError: X and Y have different numbers of rows.
         ArgumentValueError: (a ValueError) epochs, batch_size or patience is an int below 1; a
             NaN or infinity in X, Y, validation_data or the model's weights.
-        ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int.
+        ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
+            is not a bool (the string "false" would have shuffled).
         ValueError: patience without validation_data.
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
@@ -135,6 +138,7 @@ def fit(
     X, Y = _rows(X, Y, "fit")
     epochs = Integer(low=1).check("fit", "epochs", epochs)
     batch_size = Integer(low=1).check("fit", "batch_size", batch_size)
+    shuffle = Boolean().check("fit", "shuffle", shuffle)
     if patience is not None:
         patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
@@ -171,7 +175,7 @@ def fit(
             history.loss.append(total / n)
             summary = {"loss": history.loss[-1]}
             if validation is not None:
-                scores = evaluate(model, loss, *validation)
+                scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold)
                 if not math.isfinite(scores["loss"]):
                     raise TrainingError(
                         f"fit: the validation loss became {scores['loss']} after epoch {epoch}, "
