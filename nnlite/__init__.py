@@ -1,11 +1,13 @@
 """nnlite: an object-oriented neural-net mini-framework on numpy, with explicit backward passes.
 
 Import it as ``import nnlite as nl``. The gradient-testing toolkit is :mod:`nnlite.testing`, the
-optimizers are in :mod:`nnlite.optim` and the data sets in :mod:`nnlite.datasets`.
+optimizers are in :mod:`nnlite.optim`, the learning-rate schedules in :mod:`nnlite.schedules` and
+the data sets in :mod:`nnlite.datasets`.
 """
 
-from nnlite import datasets, optim, testing
+from nnlite import datasets, optim, schedules, testing
 from nnlite._validation import as_float_array
+from nnlite.clipping import clip_grad_norm, clip_grad_value
 from nnlite.errors import (
     ConversionError,
     DTypeError,
@@ -60,6 +62,8 @@ __all__ = [
     "__version__",
     "accuracy",
     "as_float_array",
+    "clip_grad_norm",
+    "clip_grad_value",
     "datasets",
     "evaluate",
     "fit",
@@ -67,6 +71,7 @@ __all__ = [
     "optim",
     "predict",
     "save",
+    "schedules",
     "testing",
     "two_layer_network",
 ]
