@@ -5,7 +5,7 @@ optimizers are in :mod:`nnlite.optim`, the learning-rate schedules in :mod:`nnli
 the data sets in :mod:`nnlite.datasets`.
 """
 
-from nnlite import datasets, optim, schedules, testing
+from nnlite import datasets, init, optim, schedules, testing
 from nnlite._validation import as_float_array
 from nnlite.clipping import clip_grad_norm, clip_grad_value
 from nnlite.errors import (
@@ -67,6 +67,7 @@ __all__ = [
     "datasets",
     "evaluate",
     "fit",
+    "init",
     "load",
     "optim",
     "predict",
