@@ -22,6 +22,7 @@ from nnlite.errors import (
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
+from nnlite.model_summary import summary
 from nnlite.networks import two_layer_network
 from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
@@ -73,6 +74,7 @@ __all__ = [
     "predict",
     "save",
     "schedules",
+    "summary",
     "testing",
     "two_layer_network",
 ]
