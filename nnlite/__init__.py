@@ -7,6 +7,7 @@ the data sets in :mod:`nnlite.datasets`.
 
 from nnlite import datasets, init, optim, schedules, testing
 from nnlite._validation import as_float_array
+from nnlite.checkpoint import load_checkpoint, save_checkpoint
 from nnlite.clipping import clip_grad_norm, clip_grad_value
 from nnlite.errors import (
     ConversionError,
@@ -70,9 +71,11 @@ __all__ = [
     "fit",
     "init",
     "load",
+    "load_checkpoint",
     "optim",
     "predict",
     "save",
+    "save_checkpoint",
     "schedules",
     "summary",
     "testing",

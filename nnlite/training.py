@@ -1,11 +1,12 @@
-"""Training: fit a model with mini-batches, and predict and evaluate with it."""
+"""Training: fit a model with mini-batches (predict and evaluate are in :mod:`nnlite.metrics`)."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -14,10 +15,17 @@ from nnlite import clipping
 from nnlite._constraints import Boolean, Integer, Optional, Real
 from nnlite._finite import _LastFinite as _LastFinite  # also the benchmark's step's guard
 from nnlite._finite import _require_finite
-from nnlite._validation import as_float_array, describe
-from nnlite.errors import ArgumentTypeError, ShapeError, TrainingError
+from nnlite._validation import describe
+from nnlite.checkpoint import load_checkpoint, save_checkpoint
+from nnlite.errors import ArgumentTypeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
+from nnlite.metrics import _rows
+from nnlite.metrics import accuracy as accuracy  # these four were defined here: still importable
+from nnlite.metrics import evaluate as evaluate
+from nnlite.metrics import is_classification_target as is_classification_target
+from nnlite.metrics import predict as predict
+from nnlite.optim import Optimizer
 from nnlite.parameter import Parameter
 from nnlite.progress import Progress
 from nnlite.schedules import Schedule
@@ -79,6 +87,8 @@ def fit(
     progress: bool | None = None,
     schedule: Schedule | None = None,
     clip_grad_norm: float | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` on (X, Y) with mini-batch steps of ``optimizer``, and return the history.
 
@@ -128,6 +138,13 @@ def fit(
             ``validation_data``), which :class:`~nnlite.schedules.ReduceLROnPlateau` reads.
         clip_grad_norm: the largest total norm of the gradients at each step, > 0 (see
             :func:`nnlite.clip_grad_norm`); None: no clipping.
+        checkpoint: a file to save a checkpoint to after every epoch
+            (:func:`nnlite.save_checkpoint`: the model, the optimizer, the schedule, the shuffling
+            generator, the epoch and the history). Needs an nnlite optimizer; not with patience.
+        resume: with ``checkpoint``, go on from the file when it exists: load it into the model,
+            optimizer and schedule (made with the same settings) and run the remaining epochs
+            of ``epochs``. The run then ends bit for bit as the uninterrupted one, its history
+            included (the seconds aside).
 
     Returns:
         A :class:`History`.
@@ -138,7 +155,9 @@ def fit(
             NaN or infinity in X, Y, validation_data or the model's weights.
         ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
             is not a bool (the string "false" would have shuffled).
-        ValueError: patience without validation_data; a schedule of another optimizer.
+        ValueError: patience without validation_data, or with checkpoint; a schedule of
+            another optimizer.
+        LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
 
@@ -160,18 +179,26 @@ def fit(
         "fit", "clip_grad_norm", clip_grad_norm
     )
     _check_schedule(schedule, optimizer)
+    resume = Boolean().check("fit", "resume", resume)
     if patience is not None:
         patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
+        if checkpoint is not None:
+            raise ValueError("fit: checkpoint cannot resume early stopping yet: drop patience")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
     _require_finite({"X": X, "Y": Y})
     if validation is not None:
         _require_finite({"validation_data X": validation[0], "validation_data Y": validation[1]})
-    last_finite = _LastFinite(model)
     generator = np.random.default_rng(rng)
+    history, start = History(), 0
+    saving = None if checkpoint is None else (checkpoint, _stateful(optimizer))
+    if saving is not None and resume and os.path.exists(saving[0]):
+        path, stateful = saving
+        saved = load_checkpoint(path, model, stateful, schedule=schedule, rng=generator)
+        history, start = saved.history or History(), saved.epoch
+    last_finite = _LastFinite(model)
     n = X.shape[0]
-    history = History()
     best_loss, best_state = math.inf, None
     parameters = model.parameters()  # listed once: walking the model costs more than a small step
     given = optimizer  # whose lr the history records
@@ -180,8 +207,8 @@ def fit(
     optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
     step = 0
     with Progress(epochs, enabled=progress, unit="epoch") as bar:
-        for epoch in range(epochs):
-            start = time.perf_counter()
+        for epoch in range(start, epochs):
+            started = time.perf_counter()
             _record_lr(history, given)
             order = generator.permutation(n) if shuffle else np.arange(n)
             total = 0.0
@@ -200,10 +227,14 @@ def fit(
             last_finite.end_epoch(epoch)
             history.loss.append(total / n)
             summary = _validate(history, model, loss, validation, epoch)
-            history.seconds.append(time.perf_counter() - start)
+            history.seconds.append(time.perf_counter() - started)
             bar.update(summary, samples_per_second=n / history.seconds[-1])
             if schedule is not None and schedule.interval == "epoch":
                 schedule.step(history.val_loss[-1] if validation else history.loss[-1])
+            if saving is not None:
+                path, stateful = saving
+                save_checkpoint(path, model, stateful, epoch=epoch + 1, schedule=schedule,
+                                rng=generator, history=history)  # fmt: skip
             if patience is not None:
                 if history.val_loss[-1] < best_loss:
                     best_loss, best_state = history.val_loss[-1], model.state_dict()
@@ -248,6 +279,16 @@ def _record_lr(history: History, optimizer: Stepper) -> None:
     lr = getattr(optimizer, "lr", None)
     if isinstance(lr, (int, float)) and not isinstance(lr, bool):
         history.lr.append(float(lr))
+
+
+def _stateful(optimizer: Stepper) -> Optimizer:
+    """The optimizer, if it can save its state for a checkpoint."""
+    if not isinstance(optimizer, Optimizer):
+        raise ArgumentTypeError(
+            f"fit: checkpoint needs an nnlite.optim optimizer (it saves its state_dict), got "
+            f"{describe(optimizer)}"
+        )
+    return optimizer
 
 
 def _check_schedule(schedule: object, optimizer: Stepper) -> None:
@@ -297,79 +338,3 @@ class _BatchStep:
         self.optimizer.step()
         if self.schedule is not None:
             self.schedule.step()
-
-
-def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> FloatArray:
-    """The model's output for every row of X, computed ``batch_size`` rows at a time.
-
-    Args:
-        model: the model. X: inputs, (N, n_in).
-        batch_size: rows per forward pass, to bound memory; None: all at once.
-
-    Returns:
-        The outputs, (N, n_out).
-    """
-    X = as_float_array(X, "predict", "X")
-    if batch_size is None:
-        return model(X)
-    batch_size = Integer(low=1).check("predict", "batch_size", batch_size)
-    return np.concatenate([model(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)])
-
-
-def accuracy(prediction: ArrayLike, Y: ArrayLike, *, threshold: float = 0.5) -> float:
-    """The fraction of rows classified right.
-
-    For one output column (a binary problem, Y of 0s and 1s) a row is predicted 1 when its output is
-    at least ``threshold`` (0.5 suits sigmoid outputs; use 0.0 for logits). For several columns (Y
-    one-hot) the predicted class is the argmax of the row.
-
-    Raises:
-        ShapeError: prediction and Y differ in shape or are not (N, k).
-    """
-    prediction = as_float_array(prediction, "accuracy", "prediction")
-    Y = as_float_array(Y, "accuracy", "Y")
-    if prediction.shape != Y.shape or prediction.ndim != 2:
-        raise ShapeError(
-            f"accuracy expects prediction and Y of the same shape (N, k), "
-            f"got {prediction.shape} and {Y.shape}"
-        )
-    if Y.shape[1] == 1:
-        return float(np.mean((prediction[:, 0] >= threshold) == (Y[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(prediction, axis=1) == np.argmax(Y, axis=1)))
-
-
-def is_classification_target(Y: FloatArray) -> bool:
-    """True for a binary column of 0s and 1s, or rows that are one-hot."""
-    if Y.ndim != 2 or Y.shape[0] == 0:
-        return False
-    binary = np.all((Y == 0) | (Y == 1))
-    return bool(binary and (Y.shape[1] == 1 or np.all(Y.sum(axis=1) == 1)))
-
-
-def evaluate(
-    model: Layer, loss: Loss, X: ArrayLike, Y: ArrayLike, *, threshold: float = 0.5
-) -> dict[str, float]:
-    """The loss of the model on (X, Y), and its accuracy when Y is a classification target.
-
-    Returns:
-        ``{"loss": ..., "accuracy": ...}``; "accuracy" only for a binary column of 0s and 1s or
-        one-hot rows (see :func:`accuracy`).
-    """
-    X, Y = _rows(X, Y, "evaluate")
-    prediction = model(X)
-    scores: dict[str, Any] = {"loss": loss(prediction, Y)}
-    if is_classification_target(Y):
-        scores["accuracy"] = accuracy(prediction, Y, threshold=threshold)
-    return scores
-
-
-def _rows(X: ArrayLike, Y: ArrayLike, where: str) -> tuple[FloatArray, FloatArray]:
-    X = as_float_array(X, where, "X")
-    Y = as_float_array(Y, where, "Y")
-    if X.ndim == 0 or Y.ndim == 0 or X.shape[0] != Y.shape[0]:
-        raise ShapeError(
-            f"{where} expects X and Y with the same number of rows, got {X.shape} and {Y.shape}"
-        )
-    if X.shape[0] == 0:
-        raise ShapeError(f"{where} expects at least one row, got X of shape {X.shape}")
-    return X, Y
