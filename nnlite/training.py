@@ -205,7 +205,7 @@ def fit(
     # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
     # schedule stepped per batch after (the optimizer itself when there is neither).
     optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
-    step = 0
+    step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
     with Progress(epochs, enabled=progress, unit="epoch") as bar:
         for epoch in range(start, epochs):
             started = time.perf_counter()
