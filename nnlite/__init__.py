@@ -1,11 +1,14 @@
 """nnlite: an object-oriented neural-net mini-framework on numpy, with explicit backward passes.
 
 Import it as ``import nnlite as nl``. The gradient-testing toolkit is :mod:`nnlite.testing`, the
-optimizers are in :mod:`nnlite.optim` and the data sets in :mod:`nnlite.datasets`.
+optimizers are in :mod:`nnlite.optim`, the learning-rate schedules in :mod:`nnlite.schedules` and
+the data sets in :mod:`nnlite.datasets`.
 """
 
-from nnlite import datasets, optim, testing
+from nnlite import datasets, init, optim, schedules, testing
 from nnlite._validation import as_float_array
+from nnlite.checkpoint import load_checkpoint, save_checkpoint
+from nnlite.clipping import clip_grad_norm, clip_grad_value
 from nnlite.errors import (
     ConversionError,
     DTypeError,
@@ -39,6 +42,7 @@ from nnlite.layers import (
     Unflatten,
 )
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
+from nnlite.model_summary import summary
 from nnlite.networks import digits_cnn, two_layer_network
 from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
@@ -90,14 +94,21 @@ __all__ = [
     "__version__",
     "accuracy",
     "as_float_array",
+    "clip_grad_norm",
+    "clip_grad_value",
     "datasets",
     "digits_cnn",
     "evaluate",
     "fit",
+    "init",
     "load",
+    "load_checkpoint",
     "optim",
     "predict",
     "save",
+    "save_checkpoint",
+    "schedules",
+    "summary",
     "testing",
     "two_layer_network",
 ]

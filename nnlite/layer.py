@@ -308,8 +308,13 @@ class Layer(Checked):
         return {}
 
     def extra_repr(self) -> str:
-        """The constructor arguments shown in ``repr`` (empty by default)."""
-        return ""
+        """The constructor arguments shown in ``repr``: by default those ``get_config()`` returns,
+        as ``name=value`` (``Scale(n_features=3)``); empty when it cannot give them."""
+        try:
+            config = self.get_config()
+        except NotImplementedError:
+            return ""
+        return ", ".join(f"{name}={value!r}" for name, value in config.items())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"

@@ -34,8 +34,15 @@ class Loss(Checked):
     float32 model's loss gradient stays float32); the prediction must have at least one row;
     backward before forward is a StateError; backward must return a gradient of the prediction's
     shape.
+
+    Attributes:
+        decision_threshold: for a binary output (one column, targets 0 and 1), the prediction at
+            which a row counts as class 1 when ``fit`` measures validation accuracy: 0.5 for
+            probabilities (the default), 0.0 for a loss that takes logits (sigma(y) >= 0.5 is
+            y >= 0). A subclass taking logits sets it to 0.0.
     """
 
+    decision_threshold: float = 0.5
     _prediction_shape: tuple[int, ...] | None = None
 
     def forward(self, prediction: FloatArray, target: FloatArray) -> float:
@@ -243,6 +250,8 @@ class BCEWithLogitsLoss(Loss):
         array([[-0.25],
                [ 0.  ]])
     """
+
+    decision_threshold = 0.0  # logits: sigma(y) >= 0.5 is y >= 0
 
     def forward(self, prediction: FloatArray, target: FloatArray) -> float:
         """L = 1/N sum [max(y, 0) - y t + log(1 + exp(-|y|))]."""

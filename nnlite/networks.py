@@ -30,7 +30,8 @@ def two_layer_network(
     Args:
         n_in: input features. n_hidden: hidden units. n_out: outputs (1 in the derivation).
         rng: seed or Generator; both weight matrices are drawn from one generator, so the same seed
-            gives the same network.
+            gives the same network. Each is Linear's default, ``init="uniform"``: uniform in
+            +-1/sqrt(fan_in), fan_in its number of rows (see :mod:`nnlite.init`).
 
     Shape:
         X: (N, n_in) -> y_hat: (N, n_out). W1 is ``model[0].weight``, (n_in, n_hidden); W2 is

@@ -9,10 +9,15 @@ The training loop is PyTorch's::
         model.backward(loss.backward())
         optimizer.step()
 
-The rules are PyTorch's (``torch.optim.SGD`` and ``torch.optim.Adam``), so hyperparameters carry
-over. A step writes into the existing ``parameter.data`` arrays, so references to them (a layer's
-weight, a view) stay valid, and it allocates no arrays: the optimizer's state and scratch arrays are
-made once, when it is created.
+The rules are PyTorch's (``torch.optim.SGD``, ``Adam``, ``AdamW`` and ``RMSprop``), so
+hyperparameters carry over. A step writes into the existing ``parameter.data`` arrays, so references
+to them (a layer's weight, a view) stay valid, and it allocates no arrays: the optimizer's state and
+scratch arrays are made once, when it is created. Every optimizer's state (its moving averages, its
+step count, and its learning rate, which a schedule changes) is in ``state_dict()``, and
+``load_state_dict`` puts it back, strictly, to resume a run where it stopped.
+
+The file is longer than most in nnlite because it holds the four rules side by side, each a few
+in-place lines under the docstring that writes it out; they share the base class and its checks.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from nnlite._constraints import Boolean, Real
+from nnlite._constraints import Boolean, Integer, Real
+from nnlite._state import check_state
 from nnlite._validation import describe
 from nnlite.errors import ArgumentTypeError, DTypeError, ShapeError
 from nnlite.layer import Layer
@@ -35,6 +41,9 @@ from nnlite.typing import FloatArray
 _POSITIVE = Real(low=0, closed="neither")
 _NON_NEGATIVE = Real(low=0)
 _UNIT_INTERVAL = Real(low=0, high=1, closed="left")
+_FRACTION = Real(low=0, high=1)
+# The rules of the numbers in a state_dict; any other number in one is a finite float.
+_STATE_NUMBERS = {"lr": _POSITIVE, "step_count": Integer(low=0)}
 
 
 class Optimizer(abc.ABC):
@@ -81,9 +90,60 @@ class Optimizer(abc.ABC):
         # What the state is made for, checked at every step (see _check_parameters).
         self._layout = [(parameter.shape, parameter.dtype) for parameter in self.parameters]
 
+    # What state_dict holds: the attributes a step changes (and lr, which a schedule changes), each
+    # a number or a list of arrays, one per parameter (empty when the rule does not use it).
+    state_names: tuple[str, ...] = ()
+
     @abc.abstractmethod
     def step(self) -> None:
         """Update every parameter's ``data`` in place from its ``grad``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state, to save and resume: copies, flat, by name.
+
+        Each name of ``state_names`` gives its number under its own name (``"step_count"``,
+        ``"lr"``), or the arrays of a per-parameter list under ``"<name>.<index>"`` (``"exp_avg.0"``
+        for the first parameter's), in the order of :attr:`parameters`. The hyperparameters given
+        to the constructor, other than lr, are not state: make the optimizer with the same ones.
+
+        Examples:
+            >>> import nnlite as nl
+            >>> from nnlite.optim import Adam
+            >>> optimizer = Adam([nl.Parameter([1.0, 2.0])], lr=0.1)
+            >>> sorted(optimizer.state_dict())
+            ['exp_avg.0', 'exp_avg_sq.0', 'lr', 'step_count']
+        """
+        state: dict[str, Any] = {}
+        for name in self.state_names:
+            value = getattr(self, name)
+            if isinstance(value, list):
+                state.update({f"{name}.{i}": array.copy() for i, array in enumerate(value)})
+            else:
+                state[name] = value
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set the state to ``state`` (from :meth:`state_dict`), in place, strictly.
+
+        The names must be exactly those of this optimizer's ``state_dict()`` (saved from an
+        optimizer of the same kind and settings, for the same parameters); each array must have
+        the shape and dtype of the one it replaces (nothing is cast); lr must be a number > 0 and
+        step_count an int >= 0. Everything is checked before anything is set, so a state that is
+        refused changes nothing. The arrays are copied into the existing ones.
+
+        Raises:
+            LoadError: one error listing every missing or unexpected name, every number and
+                array that does not fit.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        numbers = check_state(where, self.state_dict(), state, _STATE_NUMBERS)
+        for name in self.state_names:
+            target = getattr(self, name)
+            if isinstance(target, list):
+                for index, array in enumerate(target):
+                    np.copyto(array, state[f"{name}.{index}"])
+            else:
+                setattr(self, name, numbers[name])
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to zero, in place (the arrays are kept)."""
@@ -155,13 +215,12 @@ class Optimizer(abc.ABC):
 
 
 class SGD(Optimizer):
-    """w = w - lr * d, with d = g, or with momentum the velocity v = momentum * v + g.
+    """w = w - lr * d, with d = g, or with momentum d = v = momentum * v + (1 - dampening) * g.
 
-    The rule, PyTorch's ``torch.optim.SGD`` (without dampening), for each parameter w with
-    gradient grad:
+    The rule, PyTorch's ``torch.optim.SGD``, for each parameter w with gradient grad:
 
     - g = grad + weight_decay * w (L2 weight decay);
-    - v = momentum * v + g, with v = g at the first step (v starts at 0);
+    - v = g at the first step, then v = momentum * v + (1 - dampening) * g;
     - d = g + momentum * v with ``nesterov``, else d = v (d = g without momentum);
     - w = w - lr * d.
 
@@ -169,17 +228,20 @@ class SGD(Optimizer):
         params: the parameters, usually ``model.parameters()``.
         lr: the learning rate, > 0. Required, as in PyTorch: there is no good default.
         momentum: in [0, 1); 0 is plain gradient descent.
-        nesterov: use Nesterov momentum (needs momentum > 0).
+        dampening: in [0, 1], the share of g kept out of v after the first step.
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0, as in PyTorch).
         weight_decay: the L2 penalty coefficient, >= 0.
 
     Attributes:
         velocity: v, one array per parameter (zeros until the first step); an empty list when
             momentum is 0, which needs no velocity.
+        step_count: the number of steps taken.
 
     Raises:
         TypeError: a hyperparameter is not a number (nesterov not a bool); params as in
             :class:`Optimizer`.
-        ValueError: a hyperparameter is out of its range, or nesterov without momentum.
+        ValueError: a hyperparameter is out of its range, or nesterov without momentum or with
+            dampening.
 
     Examples:
         >>> import nnlite as nl
@@ -200,6 +262,7 @@ class SGD(Optimizer):
         params: Iterable[Parameter],
         lr: float,
         momentum: float = 0.0,
+        dampening: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
@@ -207,18 +270,27 @@ class SGD(Optimizer):
         name = type(self).__name__
         self.lr = _POSITIVE.check(name, "lr", lr)
         self.momentum = _UNIT_INTERVAL.check(name, "momentum", momentum)
+        self.dampening = _FRACTION.check(name, "dampening", dampening)
         self.weight_decay = _NON_NEGATIVE.check(name, "weight_decay", weight_decay)
         self.nesterov = Boolean().check(name, "nesterov", nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError(f"{name}: nesterov=True needs momentum > 0, got momentum={momentum!r}")
+        if self.nesterov and self.dampening != 0:
+            raise ValueError(
+                f"{name}: nesterov=True needs dampening 0, got dampening={dampening!r}"
+            )
+        self.step_count = 0
         # State and scratch made once, here, and only what the rule uses: a step then writes into
         # them with numpy's out= arguments and allocates nothing, however large the parameters.
         self.velocity = self._zeros() if self.momentum != 0 else []
         self._work = self._scratch(2 if self.weight_decay != 0 else 1)
 
+    state_names = ("lr", "step_count", "velocity")
+
     def step(self) -> None:
         """One update of every parameter: w = w - lr * d (see the class docstring)."""
         self._check_parameters()
+        self.step_count += 1
         for index, parameter in enumerate(self.parameters):
             w, g, work = parameter.data, parameter.grad, self._work[index]
             # Every operation writes into an existing array (out=, or an in-place operator): an
@@ -229,8 +301,13 @@ class SGD(Optimizer):
             d = g
             if self.momentum != 0:
                 velocity = self.velocity[index]
-                velocity *= self.momentum
-                velocity += g  # v = momentum * v + g; v starts at 0, so v = g at the first step
+                if self.step_count == 1:
+                    np.copyto(velocity, g)  # v = g at the first step, not dampened
+                else:
+                    velocity *= self.momentum
+                    if self.dampening != 0:
+                        g = np.multiply(g, 1 - self.dampening, out=work[0])
+                    velocity += g  # v = momentum * v + (1 - dampening) * g
                 d = velocity
                 if self.nesterov:
                     d = np.multiply(velocity, self.momentum, out=work[0])
@@ -238,8 +315,9 @@ class SGD(Optimizer):
             w -= np.multiply(d, self.lr, out=work[0])  # w = w - lr * d
 
     def extra_repr(self) -> str:
+        dampening = f", dampening={self.dampening}" if self.dampening != 0 else ""
         return (
-            f"lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, "
+            f"lr={self.lr}, momentum={self.momentum}{dampening}, nesterov={self.nesterov}, "
             f"weight_decay={self.weight_decay}"
         )
 
@@ -247,13 +325,14 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """w = w - lr * m_hat / (sqrt(v_hat) + eps), with bias-corrected moving averages of g and g^2.
 
-    The rule, PyTorch's ``torch.optim.Adam`` (without amsgrad), at step t = 1, 2, ... for each
-    parameter w with gradient grad:
+    The rule, PyTorch's ``torch.optim.Adam``, at step t = 1, 2, ... for each parameter w with
+    gradient grad:
 
-    - g = grad + weight_decay * w (L2 weight decay added to the gradient, not AdamW's decoupled
-      decay);
+    - g = grad + weight_decay * w (L2 weight decay added to the gradient; :class:`AdamW` decays
+      w itself instead);
     - m = beta1 * m + (1 - beta1) * g, the first moment (m starts at 0);
     - v = beta2 * v + (1 - beta2) * g^2, the second moment (v starts at 0);
+    - with ``amsgrad``, v_max = max(v_max, v), used in place of v below (v_max starts at 0);
     - m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t), the bias corrections;
     - w = w - lr * m_hat / (sqrt(v_hat) + eps).
 
@@ -263,14 +342,16 @@ class Adam(Optimizer):
         betas: (beta1, beta2), the decay rates of m and v, each in [0, 1).
         eps: added to sqrt(v_hat), > 0 (0 would make 0 / 0 for a gradient that has been 0).
         weight_decay: the L2 penalty coefficient, >= 0.
+        amsgrad: divide by the largest v so far (AMSGrad), so the step size never grows.
 
     Attributes:
         exp_avg: m, one array per parameter. exp_avg_sq: v, likewise.
+        max_exp_avg_sq: v_max, likewise with ``amsgrad``, else an empty list.
         step_count: t, the number of steps taken.
 
     Raises:
-        TypeError: a hyperparameter is not a number (betas not a pair); params as in
-            :class:`Optimizer`.
+        TypeError: a hyperparameter is not a number (betas not a pair, amsgrad not a bool);
+            params as in :class:`Optimizer`.
         ValueError: a hyperparameter is out of its range.
 
     Examples:
@@ -284,6 +365,9 @@ class Adam(Optimizer):
         array([ 0.9, -1.9])
     """
 
+    # Decay w itself, w = w * (1 - lr * weight_decay), rather than adding to g: AdamW's rule.
+    _decoupled_weight_decay = False
+
     def __init__(
         self,
         params: Iterable[Parameter],
@@ -291,6 +375,7 @@ class Adam(Optimizer):
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
         super().__init__(params)
         name = type(self).__name__
@@ -305,12 +390,16 @@ class Adam(Optimizer):
         )
         self.eps = _POSITIVE.check(name, "eps", eps)
         self.weight_decay = _NON_NEGATIVE.check(name, "weight_decay", weight_decay)
+        self.amsgrad = Boolean().check(name, "amsgrad", amsgrad)
         self.step_count = 0
         # State and scratch made once, here: a step then writes into them with numpy's out=
         # arguments and allocates nothing, however large the parameters (see _step_one).
         self.exp_avg = self._zeros()
         self.exp_avg_sq = self._zeros()
+        self.max_exp_avg_sq = self._zeros() if self.amsgrad else []
         self._work = self._scratch(2)
+
+    state_names = ("lr", "step_count", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def step(self) -> None:
         """One update of every parameter (see the class docstring)."""
@@ -321,16 +410,13 @@ class Adam(Optimizer):
         # the corrections are scalars, applied without making m_hat or v_hat (PyTorch's order).
         step_size = self.lr / (1 - beta1**self.step_count)
         sqrt_correction2 = math.sqrt(1 - beta2**self.step_count)
-        for parameter, exp_avg, exp_avg_sq, work in zip(
-            self.parameters, self.exp_avg, self.exp_avg_sq, self._work, strict=True
-        ):
-            self._step_one(parameter, exp_avg, exp_avg_sq, step_size, sqrt_correction2, *work)
+        for index, parameter in enumerate(self.parameters):
+            self._step_one(index, parameter, step_size, sqrt_correction2, *self._work[index])
 
     def _step_one(
         self,
+        index: int,
         parameter: Parameter,
-        m: FloatArray,
-        v: FloatArray,
         step_size: float,
         sqrt_correction2: float,
         g_buffer: FloatArray,
@@ -339,9 +425,12 @@ class Adam(Optimizer):
         # Every operation writes into an existing array (out=, or an in-place operator): the
         # expression form would allocate several parameter-sized temporaries per step.
         beta1, beta2 = self.betas
+        m, v = self.exp_avg[index], self.exp_avg_sq[index]
         w = parameter.data
         g = parameter.grad
-        if self.weight_decay != 0:
+        if self.weight_decay != 0 and self._decoupled_weight_decay:
+            w *= 1 - self.lr * self.weight_decay  # AdamW: w = w (1 - lr weight_decay)
+        elif self.weight_decay != 0:
             np.multiply(w, self.weight_decay, out=g_buffer)
             g = np.add(parameter.grad, g_buffer, out=g_buffer)  # g = grad + weight_decay * w
         m *= beta1
@@ -350,6 +439,8 @@ class Adam(Optimizer):
         np.multiply(g, 1 - beta2, out=buffer)
         buffer *= g
         v += buffer  # v = beta2 * v + (1 - beta2) * g^2
+        if self.amsgrad:
+            v = np.maximum(self.max_exp_avg_sq[index], v, out=self.max_exp_avg_sq[index])
         np.sqrt(v, out=buffer)
         buffer /= sqrt_correction2
         buffer += self.eps  # sqrt(v_hat) + eps
@@ -358,7 +449,165 @@ class Adam(Optimizer):
         w -= buffer  # w = w - lr * m_hat / (sqrt(v_hat) + eps)
 
     def extra_repr(self) -> str:
-        return f"lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay}"
+        amsgrad = ", amsgrad=True" if self.amsgrad else ""
+        return (
+            f"lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay}{amsgrad}"
+        )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: w = w (1 - lr * weight_decay), then Adam's step on grad.
+
+    The rule, PyTorch's ``torch.optim.AdamW`` (Loshchilov and Hutter's): at each step, first
+    w = w * (1 - lr * weight_decay), then :class:`Adam`'s update with g = grad, the gradient
+    alone. In Adam the decay is added to g, so it is divided by sqrt(v_hat) like the gradient and
+    weights with large gradients decay less; here every weight decays at the same rate.
+
+    Args:
+        params: the parameters, usually ``model.parameters()``.
+        lr: the learning rate, > 0.
+        betas: (beta1, beta2), as for :class:`Adam`.
+        eps: added to sqrt(v_hat), > 0.
+        weight_decay: the decay coefficient, >= 0; 0.01 by default, as in PyTorch.
+        amsgrad: divide by the largest v so far, as for :class:`Adam`.
+
+    Examples:
+        >>> import nnlite as nl
+        >>> from nnlite.optim import AdamW
+        >>> w = nl.Parameter([1.0, -2.0])
+        >>> optimizer = AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> optimizer.step()  # a zero gradient: only the decay, w * (1 - 0.1 * 0.5)
+        >>> w.data
+        array([ 0.95, -1.9 ])
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+
+class RMSprop(Optimizer):
+    """w = w - lr * g / (sqrt(s) + eps), s the moving average of g^2 (optionally centered).
+
+    The rule, PyTorch's ``torch.optim.RMSprop``, for each parameter w with gradient grad:
+
+    - g = grad + weight_decay * w (L2 weight decay);
+    - s = alpha * s + (1 - alpha) * g^2 (s starts at 0);
+    - with ``centered``, a = alpha * a + (1 - alpha) * g (a starts at 0), and the denominator is
+      sqrt(s - a^2) + eps, an estimate of the gradient's standard deviation; else sqrt(s) + eps;
+    - with momentum, b = momentum * b + g / denominator and w = w - lr * b (b starts at 0);
+      else w = w - lr * g / denominator.
+
+    Args:
+        params: the parameters, usually ``model.parameters()``.
+        lr: the learning rate, > 0; 0.01 by default, as in PyTorch.
+        alpha: the decay rate of s (and a), in [0, 1].
+        eps: added to the square root, > 0.
+        weight_decay: the L2 penalty coefficient, >= 0.
+        momentum: in [0, 1); 0 for none.
+        centered: divide by the centered estimate sqrt(s - a^2).
+
+    Attributes:
+        square_avg: s, one array per parameter. grad_avg: a, likewise with ``centered``, else an
+            empty list. momentum_buffer: b, likewise with momentum, else an empty list.
+        step_count: the number of steps taken.
+
+    Raises:
+        TypeError: a hyperparameter is not a number (centered not a bool); params as in
+            :class:`Optimizer`.
+        ValueError: a hyperparameter is out of its range.
+
+    Examples:
+        >>> import nnlite as nl
+        >>> from nnlite.optim import RMSprop
+        >>> w = nl.Parameter([1.0, -2.0])
+        >>> optimizer = RMSprop([w], lr=0.01, alpha=0.75)
+        >>> w.grad[:] = [3.0, -0.5]
+        >>> optimizer.step()  # s = 0.25 g^2, so the step is lr * g / (|g| / 2): 2 lr sign(g)
+        >>> w.data.round(6)
+        array([ 0.98, -1.98])
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params)
+        name = type(self).__name__
+        self.lr = _POSITIVE.check(name, "lr", lr)
+        self.alpha = _FRACTION.check(name, "alpha", alpha)
+        self.eps = _POSITIVE.check(name, "eps", eps)
+        self.weight_decay = _NON_NEGATIVE.check(name, "weight_decay", weight_decay)
+        self.momentum = _UNIT_INTERVAL.check(name, "momentum", momentum)
+        self.centered = Boolean().check(name, "centered", centered)
+        self.step_count = 0
+        # State and scratch made once, here, and only what the rule uses (as in SGD).
+        self.square_avg = self._zeros()
+        self.grad_avg = self._zeros() if self.centered else []
+        self.momentum_buffer = self._zeros() if self.momentum != 0 else []
+        self._work = self._scratch(2)
+
+    state_names = ("lr", "step_count", "square_avg", "grad_avg", "momentum_buffer")
+
+    def step(self) -> None:
+        """One update of every parameter (see the class docstring)."""
+        self._check_parameters()
+        self.step_count += 1
+        alpha = self.alpha
+        for index, parameter in enumerate(self.parameters):
+            w, g = parameter.data, parameter.grad
+            g_buffer, buffer = self._work[index]
+            # In place throughout, as in SGD and Adam: the expressions would allocate.
+            if self.weight_decay != 0:
+                np.multiply(w, self.weight_decay, out=g_buffer)
+                g = np.add(parameter.grad, g_buffer, out=g_buffer)  # g = grad + weight_decay * w
+            s = self.square_avg[index]
+            s *= alpha
+            np.multiply(g, 1 - alpha, out=buffer)
+            buffer *= g
+            s += buffer  # s = alpha * s + (1 - alpha) * g^2
+            if self.centered:
+                a = self.grad_avg[index]
+                a *= alpha
+                a += np.multiply(g, 1 - alpha, out=buffer)  # a = alpha * a + (1 - alpha) * g
+                np.multiply(a, a, out=buffer)
+                np.subtract(s, buffer, out=buffer)
+                np.sqrt(buffer, out=buffer)  # sqrt(s - a^2)
+            else:
+                np.sqrt(s, out=buffer)
+            buffer += self.eps  # the denominator
+            np.divide(g, buffer, out=buffer)  # g / denominator
+            if self.momentum != 0:
+                b = self.momentum_buffer[index]
+                b *= self.momentum
+                b += buffer  # b = momentum * b + g / denominator
+                buffer = np.multiply(b, self.lr, out=buffer)
+            else:
+                buffer *= self.lr
+            w -= buffer  # w = w - lr * b, or w - lr * g / denominator
+
+    def extra_repr(self) -> str:
+        return (
+            f"lr={self.lr}, alpha={self.alpha}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay}, momentum={self.momentum}, "
+            f"centered={self.centered}"
+        )
 
 
 def _parameter_list(owner: str, params: Iterable[Parameter]) -> list[Parameter]:

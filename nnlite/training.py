@@ -1,22 +1,34 @@
-"""Training: fit a model with mini-batches, and predict and evaluate with it."""
+"""Training: fit a model with mini-batches (predict and evaluate are in :mod:`nnlite.metrics`)."""
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite._constraints import Integer
-from nnlite._validation import as_float_array
-from nnlite.errors import ArgumentValueError, ShapeError, TrainingError
+from nnlite import clipping
+from nnlite._constraints import Boolean, Integer, Optional, Real
+from nnlite._finite import _LastFinite as _LastFinite  # also the benchmark's step's guard
+from nnlite._finite import _require_finite
+from nnlite._validation import describe
+from nnlite.checkpoint import load_checkpoint, save_checkpoint
+from nnlite.errors import ArgumentTypeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
-from nnlite.parameter import Buffer, Parameter
+from nnlite.metrics import _rows
+from nnlite.metrics import accuracy as accuracy  # these four were defined here: still importable
+from nnlite.metrics import evaluate as evaluate
+from nnlite.metrics import is_classification_target as is_classification_target
+from nnlite.metrics import predict as predict
+from nnlite.optim import Optimizer
+from nnlite.parameter import Parameter
 from nnlite.progress import Progress
+from nnlite.schedules import Schedule
 from nnlite.typing import FloatArray, RngLike
 
 
@@ -38,6 +50,8 @@ class History:
         val_accuracy: the accuracy on ``validation_data`` after each epoch, for classification
             targets (empty otherwise). See :func:`accuracy`.
         seconds: wall time of each epoch, validation included.
+        lr: the optimizer's learning rate at the start of each epoch (empty for an optimizer
+            without an ``lr``); with a schedule, the rate it set.
         stopped_early: True when early stopping ended training before ``epochs``.
         best_epoch: with early stopping, the epoch (0-based) with the lowest validation loss,
             whose weights the model holds at the end.
@@ -47,6 +61,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
     stopped_early: bool = False
     best_epoch: int | None = None
 
@@ -70,6 +85,10 @@ def fit(
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     patience: int | None = None,
     progress: bool | None = None,
+    schedule: Schedule | None = None,
+    clip_grad_norm: float | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` on (X, Y) with mini-batch steps of ``optimizer``, and return the history.
 
@@ -82,7 +101,10 @@ def fit(
         model.backward_parameters(loss.backward())  # backward, without dL/dx: nobody needs it
         optimizer.step()
 
-    (``model.zero_grad()`` with the parameters listed once, not looked up at every step.)
+    (``model.zero_grad()`` with the parameters listed once, not looked up at every step.) With
+    ``clip_grad_norm``, :func:`nnlite.clip_grad_norm` bounds the gradients just before
+    ``optimizer.step()``; a ``schedule`` is stepped after every epoch (after every step for one
+    stepped per batch, such as :class:`~nnlite.schedules.OneCycleLR`).
 
     The same ``rng`` seed (with the same initial model) gives the same run, bit for bit.
 
@@ -102,13 +124,27 @@ def fit(
         X: inputs, (N, n_in). Y: targets, (N, n_out) as the loss expects them.
         epochs: passes over the data (at most, with early stopping).
         batch_size: rows per step.
-        shuffle: reshuffle the rows every epoch.
+        shuffle: reshuffle the rows every epoch (a bool).
         rng: seed or Generator for the shuffling.
-        validation_data: (X_val, Y_val), evaluated after every epoch.
+        validation_data: (X_val, Y_val), evaluated after every epoch. For a binary output the
+            accuracy reads a row as class 1 at the loss's ``decision_threshold``: 0.5 for
+            probabilities, 0.0 for the logits of ``BCEWithLogitsLoss``.
         patience: early stopping: stop when the validation loss has not improved for this many
             epochs, and restore the weights of the best epoch. Needs ``validation_data``.
         progress: show a progress bar (epoch, loss, speed) on stderr. None (the default): only when
             stderr is a terminal. False: never. Uses tqdm when installed, plain lines otherwise.
+        schedule: a learning-rate schedule of ``optimizer`` (:mod:`nnlite.schedules`), stepped
+            after each epoch with the validation loss (the training loss without
+            ``validation_data``), which :class:`~nnlite.schedules.ReduceLROnPlateau` reads.
+        clip_grad_norm: the largest total norm of the gradients at each step, > 0 (see
+            :func:`nnlite.clip_grad_norm`); None: no clipping.
+        checkpoint: a file to save a checkpoint to after every epoch
+            (:func:`nnlite.save_checkpoint`: the model, the optimizer, the schedule, the shuffling
+            generator, the epoch and the history). Needs an nnlite optimizer; not with patience.
+        resume: with ``checkpoint``, go on from the file when it exists: load it into the model,
+            optimizer and schedule (made with the same settings) and run the remaining epochs
+            of ``epochs``. The run then ends bit for bit as the uninterrupted one, its history
+            included (the seconds aside).
 
     Returns:
         A :class:`History`.
@@ -117,8 +153,11 @@ def fit(
         ShapeError: X and Y have different numbers of rows.
         ArgumentValueError: (a ValueError) epochs, batch_size or patience is an int below 1; a
             NaN or infinity in X, Y, validation_data or the model's weights.
-        ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int.
-        ValueError: patience without validation_data.
+        ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
+            is not a bool (the string "false" would have shuffled).
+        ValueError: patience without validation_data, or with checkpoint; a schedule of
+            another optimizer.
+        LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
 
@@ -135,24 +174,42 @@ def fit(
     X, Y = _rows(X, Y, "fit")
     epochs = Integer(low=1).check("fit", "epochs", epochs)
     batch_size = Integer(low=1).check("fit", "batch_size", batch_size)
+    shuffle = Boolean().check("fit", "shuffle", shuffle)
+    clip_grad_norm = Optional(Real(low=0, closed="neither")).check(
+        "fit", "clip_grad_norm", clip_grad_norm
+    )
+    _check_schedule(schedule, optimizer)
+    resume = Boolean().check("fit", "resume", resume)
     if patience is not None:
         patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
+        if checkpoint is not None:
+            raise ValueError("fit: checkpoint cannot resume early stopping yet: drop patience")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
     _require_finite({"X": X, "Y": Y})
     if validation is not None:
         _require_finite({"validation_data X": validation[0], "validation_data Y": validation[1]})
-    last_finite = _LastFinite(model)
     generator = np.random.default_rng(rng)
+    history, start = History(), 0
+    saving = None if checkpoint is None else (checkpoint, _stateful(optimizer))
+    if saving is not None and resume and os.path.exists(saving[0]):
+        path, stateful = saving
+        saved = load_checkpoint(path, model, stateful, schedule=schedule, rng=generator)
+        history, start = saved.history or History(), saved.epoch
+    last_finite = _LastFinite(model)
     n = X.shape[0]
-    history = History()
     best_loss, best_state = math.inf, None
     parameters = model.parameters()  # listed once: walking the model costs more than a small step
-    step = 0
+    given = optimizer  # whose lr the history records
+    # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
+    # schedule stepped per batch after (the optimizer itself when there is neither).
+    optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
+    step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
     with Progress(epochs, enabled=progress, unit="epoch") as bar:
-        for epoch in range(epochs):
-            start = time.perf_counter()
+        for epoch in range(start, epochs):
+            started = time.perf_counter()
+            _record_lr(history, given)
             order = generator.permutation(n) if shuffle else np.arange(n)
             total = 0.0
             for batch, begin in enumerate(range(0, n, batch_size)):
@@ -169,24 +226,15 @@ def fit(
                 step += 1
             last_finite.end_epoch(epoch)
             history.loss.append(total / n)
-            summary = {"loss": history.loss[-1]}
-            if validation is not None:
-                scores = evaluate(model, loss, *validation)
-                if not math.isfinite(scores["loss"]):
-                    raise TrainingError(
-                        f"fit: the validation loss became {scores['loss']} after epoch {epoch}, "
-                        f"with finite weights and a finite training loss "
-                        f"({history.loss[-1]:.4g}): the model's outputs overflow on "
-                        "validation_data; check its scale against the training data's, or "
-                        "lower the learning rate"
-                    )
-                history.val_loss.append(scores["loss"])
-                summary["val_loss"] = scores["loss"]
-                if "accuracy" in scores:
-                    history.val_accuracy.append(scores["accuracy"])
-                    summary["val_accuracy"] = scores["accuracy"]
-            history.seconds.append(time.perf_counter() - start)
+            summary = _validate(history, model, loss, validation, epoch)
+            history.seconds.append(time.perf_counter() - started)
             bar.update(summary, samples_per_second=n / history.seconds[-1])
+            if schedule is not None and schedule.interval == "epoch":
+                schedule.step(history.val_loss[-1] if validation else history.loss[-1])
+            if saving is not None:
+                path, stateful = saving
+                save_checkpoint(path, model, stateful, epoch=epoch + 1, schedule=schedule,
+                                rng=generator, history=history)  # fmt: skip
             if patience is not None:
                 if history.val_loss[-1] < best_loss:
                     best_loss, best_state = history.val_loss[-1], model.state_dict()
@@ -199,182 +247,94 @@ def fit(
     return history
 
 
-class _LastFinite:
-    """The model's last finite weights, so that a run that breaks them stops with finite ones.
-
-    A weight can become infinite in one update, and the loss shows it only at the next step; so
-    the parameters and buffers are copied before every update, and that copy is what a
-    non-finite loss goes back to. Saturated activations can hide an infinite weight from the loss
-    (sigmoid(inf) is 1), so the weights are also checked at the end of every epoch and copied
-    again once known to be finite. Two copies of the weights, then. Measured at the benchmark's
-    tiny size (2-2-1, float64): the copy before each update takes 0.7 µs, checking the loss
-    (``math.isfinite`` of a float) 0.05 µs, the check and copy at an epoch's end 3.6 µs; a
-    check of every weight after every update would take about 3 µs a step, so it is done once
-    an epoch.
-    """
-
-    def __init__(self, model: Layer) -> None:
-        self.members: list[tuple[str, Parameter | Buffer]] = [
-            *model.named_parameters(),
-            *model.named_buffers(),
-        ]
-        bad = _first_non_finite(self.members)
-        if bad is not None:
-            name, value = bad
-            raise ArgumentValueError(
-                f"fit: the model's {name!r} must hold only finite numbers, got {value} before "
-                "training"
-            )
-        self.before_update = [(member.data.copy(), member) for _, member in self.members]
-        self.at_epoch_end = [(member.data.copy(), member) for _, member in self.members]
-
-    def keep(self) -> None:
-        """Copy the weights as they are before this step's update."""
-        for kept, member in self.before_update:
-            np.copyto(kept, member.data)
-
-    def diverged(self, value: float, step: int, epoch: int, batch: int) -> TrainingError:
-        """The error for a non-finite loss at ``step``, the weights set to the last finite ones."""
-        where = f"the training loss became {value} at step {step} (epoch {epoch}, batch {batch})"
-        bad = _first_non_finite(self.members)
-        if bad is None:
-            return TrainingError(
-                f"fit: {where}, with finite weights and data: the model's outputs overflowed. "
-                "The learning rate is probably too high: lower the learning rate. The model "
-                "holds the weights of that step."
-            )
-        if self._go_back():
-            cause = f"the update of step {step - 1} made {bad[0]!r} non-finite"
-            kept = "the weights before that update"
-        else:
-            cause = f"{bad[0]!r} had become non-finite earlier in epoch {epoch}"
-            kept = "the weights of the end of the epoch before"
-        return TrainingError(
-            f"fit: {where}: {cause} (the data is finite). The learning rate is probably too "
-            f"high: lower the learning rate. The model holds {kept}."
-        )
-
-    def end_epoch(self, epoch: int) -> None:
-        """Check the weights; keep them if finite, else go back and raise a TrainingError."""
-        bad = _first_non_finite(self.members)
-        if bad is None:
-            for kept, member in self.at_epoch_end:
-                np.copyto(kept, member.data)
-            return
-        self._go_back()
-        raise TrainingError(
-            f"fit: {bad[0]!r} became non-finite in epoch {epoch} while the loss stayed finite "
-            "(saturated activations hide it). The learning rate is probably too high: lower the "
-            "learning rate. The model holds the last weights known to be finite."
-        )
-
-    def _go_back(self) -> bool:
-        """Set the weights to those before the last update if they are finite (True), else to
-        those of the last epoch's end (False), which are."""
-        for kept, member in self.before_update:
-            np.copyto(member.data, kept)
-        if _first_non_finite(self.members) is None:
-            return True
-        for kept, member in self.at_epoch_end:
-            np.copyto(member.data, kept)
-        return False
-
-
-def _first_non_finite(
-    members: list[tuple[str, Parameter | Buffer]],
-) -> tuple[str, float] | None:
-    """The name and value of the first NaN or infinity among the members' values, or None."""
-    for name, member in members:
-        finite = np.isfinite(member.data)
-        if not finite.all():
-            return name, float(member.data[~finite][0])
-    return None
-
-
-def _require_finite(arrays: dict[str, FloatArray]) -> None:
-    """Refuse data holding a NaN or an infinity, naming the array and its first bad row."""
-    for name, array in arrays.items():
-        finite = np.isfinite(array)
-        if not finite.all():
-            row = int(np.argmin(finite.reshape(array.shape[0], -1).all(axis=1)))
-            value = array[row][~finite[row]].flat[0]
-            raise ArgumentValueError(
-                f"fit: {name} must hold only finite numbers, got {value} in row {row} "
-                f"(of {array.shape[0]}): fix or drop the rows that are not finite"
-            )
-
-
-def predict(model: Layer, X: ArrayLike, *, batch_size: int | None = None) -> FloatArray:
-    """The model's output for every row of X, computed ``batch_size`` rows at a time.
-
-    Args:
-        model: the model. X: inputs, (N, n_in).
-        batch_size: rows per forward pass, to bound memory; None: all at once.
-
-    Returns:
-        The outputs, (N, n_out).
-    """
-    X = as_float_array(X, "predict", "X")
-    if batch_size is None:
-        return model(X)
-    batch_size = Integer(low=1).check("predict", "batch_size", batch_size)
-    return np.concatenate([model(X[i : i + batch_size]) for i in range(0, X.shape[0], batch_size)])
-
-
-def accuracy(prediction: ArrayLike, Y: ArrayLike, *, threshold: float = 0.5) -> float:
-    """The fraction of rows classified right.
-
-    For one output column (a binary problem, Y of 0s and 1s) a row is predicted 1 when its output is
-    at least ``threshold`` (0.5 suits sigmoid outputs; use 0.0 for logits). For several columns (Y
-    one-hot) the predicted class is the argmax of the row.
-
-    Raises:
-        ShapeError: prediction and Y differ in shape or are not (N, k).
-    """
-    prediction = as_float_array(prediction, "accuracy", "prediction")
-    Y = as_float_array(Y, "accuracy", "Y")
-    if prediction.shape != Y.shape or prediction.ndim != 2:
-        raise ShapeError(
-            f"accuracy expects prediction and Y of the same shape (N, k), "
-            f"got {prediction.shape} and {Y.shape}"
-        )
-    if Y.shape[1] == 1:
-        return float(np.mean((prediction[:, 0] >= threshold) == (Y[:, 0] >= 0.5)))
-    return float(np.mean(np.argmax(prediction, axis=1) == np.argmax(Y, axis=1)))
-
-
-def is_classification_target(Y: FloatArray) -> bool:
-    """True for a binary column of 0s and 1s, or rows that are one-hot."""
-    if Y.ndim != 2 or Y.shape[0] == 0:
-        return False
-    binary = np.all((Y == 0) | (Y == 1))
-    return bool(binary and (Y.shape[1] == 1 or np.all(Y.sum(axis=1) == 1)))
-
-
-def evaluate(
-    model: Layer, loss: Loss, X: ArrayLike, Y: ArrayLike, *, threshold: float = 0.5
+def _validate(
+    history: History,
+    model: Layer,
+    loss: Loss,
+    validation: tuple[FloatArray, FloatArray] | None,
+    epoch: int,
 ) -> dict[str, float]:
-    """The loss of the model on (X, Y), and its accuracy when Y is a classification target.
-
-    Returns:
-        ``{"loss": ..., "accuracy": ...}``; "accuracy" only for a binary column of 0s and 1s or
-        one-hot rows (see :func:`accuracy`).
-    """
-    X, Y = _rows(X, Y, "evaluate")
-    prediction = model(X)
-    scores: dict[str, Any] = {"loss": loss(prediction, Y)}
-    if is_classification_target(Y):
-        scores["accuracy"] = accuracy(prediction, Y, threshold=threshold)
-    return scores
-
-
-def _rows(X: ArrayLike, Y: ArrayLike, where: str) -> tuple[FloatArray, FloatArray]:
-    X = as_float_array(X, where, "X")
-    Y = as_float_array(Y, where, "Y")
-    if X.ndim == 0 or Y.ndim == 0 or X.shape[0] != Y.shape[0]:
-        raise ShapeError(
-            f"{where} expects X and Y with the same number of rows, got {X.shape} and {Y.shape}"
+    """Record the epoch's validation loss and accuracy; the epoch's numbers for the progress bar."""
+    summary = {"loss": history.loss[-1]}
+    if validation is None:
+        return summary
+    scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold)
+    if not math.isfinite(scores["loss"]):
+        raise TrainingError(
+            f"fit: the validation loss became {scores['loss']} after epoch {epoch}, "
+            f"with finite weights and a finite training loss "
+            f"({history.loss[-1]:.4g}): the model's outputs overflow on "
+            "validation_data; check its scale against the training data's, or "
+            "lower the learning rate"
         )
-    if X.shape[0] == 0:
-        raise ShapeError(f"{where} expects at least one row, got X of shape {X.shape}")
-    return X, Y
+    history.val_loss.append(scores["loss"])
+    summary["val_loss"] = scores["loss"]
+    if "accuracy" in scores:
+        history.val_accuracy.append(scores["accuracy"])
+        summary["val_accuracy"] = scores["accuracy"]
+    return summary
+
+
+def _record_lr(history: History, optimizer: Stepper) -> None:
+    lr = getattr(optimizer, "lr", None)
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool):
+        history.lr.append(float(lr))
+
+
+def _stateful(optimizer: Stepper) -> Optimizer:
+    """The optimizer, if it can save its state for a checkpoint."""
+    if not isinstance(optimizer, Optimizer):
+        raise ArgumentTypeError(
+            f"fit: checkpoint needs an nnlite.optim optimizer (it saves its state_dict), got "
+            f"{describe(optimizer)}"
+        )
+    return optimizer
+
+
+def _check_schedule(schedule: object, optimizer: Stepper) -> None:
+    if schedule is None:
+        return
+    if not isinstance(schedule, Schedule):
+        raise ArgumentTypeError(
+            f"fit: schedule must be None or an nnlite.schedules schedule, got {describe(schedule)}"
+        )
+    if schedule.optimizer is not optimizer:
+        raise ValueError(
+            f"fit: the schedule {schedule!r} adjusts another optimizer than the one given: make "
+            "it with this one"
+        )
+
+
+class _BatchStep:
+    """``step()``: clip the gradients, ``optimizer.step()``, then step a per-batch schedule."""
+
+    def __init__(
+        self,
+        optimizer: Stepper,
+        parameters: list[Parameter],
+        max_norm: float | None,
+        schedule: Schedule | None,
+    ) -> None:
+        self.optimizer, self.parameters, self.max_norm = optimizer, parameters, max_norm
+        self.schedule = schedule
+
+    @classmethod
+    def around(
+        cls,
+        optimizer: Stepper,
+        parameters: list[Parameter],
+        max_norm: float | None,
+        schedule: Schedule | None,
+    ) -> Stepper:
+        """The optimizer itself when nothing goes around its step, else the wrapper."""
+        per_batch = schedule if schedule is not None and schedule.interval == "step" else None
+        if max_norm is None and per_batch is None:
+            return optimizer
+        return cls(optimizer, parameters, max_norm, per_batch)
+
+    def step(self) -> None:
+        if self.max_norm is not None:
+            clipping.clip_grad_norm(self.parameters, self.max_norm)
+        self.optimizer.step()
+        if self.schedule is not None:
+            self.schedule.step()

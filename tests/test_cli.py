@@ -297,7 +297,7 @@ def test_custom_layers_load_a_model_of_your_own_layers(
     assert "my_layers" not in sys.modules
     assert main(["check", str(path), "--custom-layers", "my_layers:Scale"]) == 0
     out = capsys.readouterr().out
-    assert "(1) Scale()" in out
+    assert "(1) Scale(value=2.0)" in out  # a custom layer shows its get_config arguments
     assert "gradient check of Sequential(3 layers): passed" in out
     assert "1.s" in out
     assert os.getcwd() not in sys.path  # the current folder was searched for the import only

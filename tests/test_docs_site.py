@@ -197,3 +197,21 @@ def test_loss_curve_script_draws_the_figure(tmp_path: Path) -> None:
 def test_committed_figure_exists() -> None:
     """The site shows the committed PNG; rerun docs/scripts/loss_curve.py when the model changes."""
     assert (DOCS / "images" / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_schedules_script_draws_the_figure(tmp_path: Path) -> None:
+    """The Training guide's figure: rerun docs/scripts/schedules.py when a schedule changes."""
+    pytest.importorskip("matplotlib", reason='the figure needs pip install ".[plot]"')
+    output = tmp_path / "schedules.png"
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "scripts" / "schedules.py"), str(output)],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 schedules over 60 epochs" in result.stdout
+    # The same schedules give the same bytes: the committed figure is what the script draws.
+    assert output.read_bytes() == (DOCS / "images" / "schedules.png").read_bytes()

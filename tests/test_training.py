@@ -436,3 +436,39 @@ def test_a_non_finite_validation_loss_is_an_error_not_a_silent_stop(patience: in
             validation_data=(X_val * 1e300, Y_val), patience=patience, progress=False,
         )  # fmt: skip
     assert all(np.isfinite(values).all() for values in model.state_dict().values())
+
+
+class _NoStep:
+    """An optimizer that leaves the weights alone, so the validation scores are of known weights."""
+
+    def step(self) -> None:
+        pass
+
+
+def test_validation_accuracy_on_logits_thresholds_at_zero() -> None:
+    """BCEWithLogitsLoss takes logits: a row is class 1 when its logit is >= 0, which is
+    sigmoid(logit) >= 0.5. Logits of +-0.25 are all right at 0, half wrong at 0.5."""
+    model = nl.Sequential(nl.Linear(1, 1, bias=False, rng=0))
+    model[0].weight.data[...] = 1.0  # type: ignore[attr-defined]
+    X = np.array([[0.25], [-0.25], [0.25], [-0.25]])
+    Y = np.array([[1.0], [0.0], [1.0], [0.0]])
+    for loss, expected in ((nl.BCEWithLogitsLoss(), 1.0), (nl.MSELoss(), 0.5)):
+        history = fit(
+            model, loss, _NoStep(), X, Y, epochs=1, validation_data=(X, Y), progress=False
+        )
+        assert history.val_accuracy == [expected], type(loss).__name__
+
+
+def test_a_loss_declares_the_threshold_of_its_predictions() -> None:
+    assert nl.BCEWithLogitsLoss.decision_threshold == 0.0
+    assert nl.BCELoss.decision_threshold == nl.MSELoss.decision_threshold == 0.5
+
+
+@pytest.mark.parametrize("shuffle", ["false", 0, None])
+def test_shuffle_must_be_a_bool(shuffle: object) -> None:
+    model = nl.two_layer_network(2, 2, rng=0)
+    with pytest.raises(nl.errors.ArgumentTypeError, match=r"^fit: shuffle must be a bool, got "):
+        fit(
+            model, nl.MSELoss(), SGD(model.parameters(), lr=1.0), X_XOR, Y_XOR,
+            epochs=1, shuffle=shuffle, progress=False,  # type: ignore[arg-type]
+        )  # fmt: skip

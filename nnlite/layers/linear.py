@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +11,7 @@ from numpy.typing import DTypeLike
 from nnlite._constraints import FloatDtype, Integer
 from nnlite._kinds import LayerKind, TorchConversion, register
 from nnlite._validation import check_features
+from nnlite.init import initialize, uniform
 from nnlite.layer import Layer
 from nnlite.parameter import Parameter
 from nnlite.typing import FloatArray, RngLike
@@ -34,23 +34,35 @@ class Linear(Layer):
         rng: seed or ``np.random.Generator`` for the initial values; the same seed gives the same
             layer. numpy's global random state is never used.
         dtype: float64 (default) or float32; the parameters' dtype.
+        init: the weight's initialisation, a name of :mod:`nnlite.init`: ``"uniform"`` (the
+            default, PyTorch's), ``"xavier"``, ``"he"``, ``"kaiming_uniform"``, ``"zeros"``, ...
+            with fan_in = in_features and fan_out = out_features. The bias is drawn as by
+            default whatever the weight's scheme (as PyTorch keeps it when a weight is
+            re-initialised).
 
     Shape:
         x: (N, in_features) -> y: (N, out_features).
 
     Attributes:
-        weight: Parameter of shape (in_features, out_features), uniform in +-1/sqrt(in_features).
-        bias: Parameter of shape (out_features,), same init, or None when ``bias=False``.
+        weight: Parameter of shape (in_features, out_features), uniform in +-1/sqrt(in_features)
+            by default (see ``init``).
+        bias: Parameter of shape (out_features,), uniform in +-1/sqrt(in_features), or None when
+            ``bias=False``.
 
     Raises:
-        ArgumentValueError: (a ValueError) a width is an int below 1. ArgumentTypeError: (a
-            TypeError) a width is not an int, or dtype is not float32 or float64.
+        ArgumentValueError: (a ValueError) a width is an int below 1, or init is not a scheme's
+            name. ArgumentTypeError: (a TypeError) a width is not an int, or dtype is not float32
+            or float64.
         ShapeError: (at forward) x is not (N, in_features).
 
     Examples:
         >>> layer = nl.Linear(3, 2, rng=0)
         >>> layer(np.ones((4, 3))).shape
         (4, 2)
+        >>> nl.Linear(3, 2, init="zeros", rng=0).weight.data
+        array([[0., 0.],
+               [0., 0.],
+               [0., 0.]])
     """
 
     def __init__(
@@ -61,18 +73,20 @@ class Linear(Layer):
         bias: bool = True,
         rng: RngLike = None,
         dtype: DTypeLike = np.float64,
+        init: str = "uniform",
     ) -> None:
         super().__init__()
         self.in_features = Integer(low=1).check("Linear", "in_features", in_features)
         self.out_features = Integer(low=1).check("Linear", "out_features", out_features)
         self.dtype = FloatDtype().check("Linear", "dtype", dtype)
         generator = np.random.default_rng(rng)
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(
-            generator.uniform(-bound, bound, (in_features, out_features)).astype(self.dtype)
-        )
+        n_in, n_out = self.in_features, self.out_features
+        weight = initialize("Linear", init, (n_in, n_out), n_in, n_out, generator, self.dtype)
+        self.weight = Parameter(weight)
         self.bias = (
-            Parameter(generator.uniform(-bound, bound, out_features).astype(self.dtype))
+            Parameter(
+                uniform((n_out,), fan_in=n_in, fan_out=n_out, rng=generator, dtype=self.dtype)
+            )
             if bias
             else None
         )
@@ -104,7 +118,8 @@ class Linear(Layer):
             self.bias.grad += grad_y.sum(axis=0)
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments, for saving: widths, bias and dtype (not rng)."""
+        """The constructor arguments, for saving: widths, bias and dtype (not rng or init: the
+        weights are saved)."""
         return {
             "in_features": self.in_features,
             "out_features": self.out_features,
