@@ -144,3 +144,24 @@ def test_a_scheme_name_that_is_none_is_refused_with_the_names() -> None:
         match=r"^Linear: init must be one of 'uniform', 'xavier_uniform'.*got 'hee'$",
     ):
         nl.Linear(2, 2, init="hee")
+
+
+def test_conv2d_takes_a_scheme_by_name_with_its_fans_and_keeps_its_default() -> None:
+    c, o, k = 2, 3, 3
+    fan_in, fan_out = c * k * k, o * k * k  # every window is a Linear of C kh kw inputs
+    generator = np.random.default_rng(5)
+    bound = 1 / math.sqrt(fan_in)
+    default = nl.Conv2d(c, o, k, rng=5)
+    np.testing.assert_array_equal(
+        default.weight.data, generator.uniform(-bound, bound, (c, k, k, o))
+    )
+    np.testing.assert_array_equal(default.bias.data, generator.uniform(-bound, bound, o))  # type: ignore[union-attr]
+    he = nl.Conv2d(c, o, k, rng=5, init="he")
+    expected = init.kaiming_normal((c, k, k, o), fan_in=fan_in, fan_out=fan_out, rng=5)
+    np.testing.assert_array_equal(he.weight.data, expected)
+    xavier = nl.Conv2d(c, o, k, rng=5, init="xavier", dtype=np.float32).weight.data
+    assert xavier.dtype == np.float32
+    assert float(np.abs(xavier).max()) <= math.sqrt(6 / (fan_in + fan_out))
+    assert not nl.Conv2d(c, o, k, init="zeros").weight.data.any()
+    with pytest.raises(ArgumentValueError, match=r"^Conv2d: init must be one of .*got 'hee'$"):
+        nl.Conv2d(c, o, k, init="hee")

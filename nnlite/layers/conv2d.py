@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from numpy.typing import DTypeLike
 
 from nnlite._constraints import Boolean, FloatDtype, Integer, Pair
 from nnlite._kinds import LayerKind, TorchConversion, register
+from nnlite.init import initialize, uniform
 from nnlite.layer import Layer
 from nnlite.layers._products import product, transposed_product
 from nnlite.layers._windows import (
@@ -57,6 +57,9 @@ class Conv2d(Layer):
         rng: seed or ``np.random.Generator`` for the initial values; the same seed gives the
             same layer. numpy's global random state is never used.
         dtype: float64 (default) or float32; the parameters' dtype.
+        init: the weight's initialisation, a name of :mod:`nnlite.init` (``"uniform"``, the
+            default and PyTorch's, ``"he"``, ``"xavier"``, ...), with fan_in = C * kh * kw and
+            fan_out = O * kh * kw. The bias is drawn as by default whatever the weight's scheme.
 
     Shape:
         x: (N, C, H, W) -> y: (N, O, OH, OW), with OH = floor((H + 2 p_h - kh) / s_h) + 1 and
@@ -65,13 +68,14 @@ class Conv2d(Layer):
     Attributes:
         weight: Parameter of shape (in_channels, kh, kw, out_channels), uniform in
             +-1/sqrt(fan_in) with fan_in = in_channels * kh * kw: PyTorch's default for Conv2d
-            (kaiming-uniform with a = sqrt(5)), as Linear's is.
+            (kaiming-uniform with a = sqrt(5)), as Linear's is, by default (see ``init``).
         bias: Parameter of shape (out_channels,), same init, or None when ``bias=False``.
 
     Raises:
         ArgumentValueError: (a ValueError) a channel count, kernel size or stride below 1, a
-            padding below 0, or a pair of other than two. ArgumentTypeError: (a TypeError) one
-            of them is not an int (or a pair of ints), or dtype is not float32 or float64.
+            padding below 0, a pair of other than two, or init not a scheme's name.
+            ArgumentTypeError: (a TypeError) one of them is not an int (or a pair of ints), or
+            dtype is not float32 or float64.
         ShapeError: (at forward) x is not (N, in_channels, H, W), or its images with their
             padding are smaller than the kernel.
 
@@ -94,6 +98,7 @@ class Conv2d(Layer):
         bias: bool = True,
         rng: RngLike = None,
         dtype: DTypeLike = np.float64,
+        init: str = "uniform",
     ) -> None:
         super().__init__()
         self.in_channels = Integer(low=1).check("Conv2d", "in_channels", in_channels)
@@ -105,11 +110,20 @@ class Conv2d(Layer):
         self.dtype = FloatDtype().check("Conv2d", "dtype", dtype)
         generator = np.random.default_rng(rng)
         k_h, k_w = self.kernel_size
-        bound = 1.0 / math.sqrt(self.in_channels * k_h * k_w)
         shape = (self.in_channels, k_h, k_w, self.out_channels)
-        self.weight = Parameter(generator.uniform(-bound, bound, shape).astype(self.dtype))
+        fan_in, fan_out = self.in_channels * k_h * k_w, self.out_channels * k_h * k_w
+        weight = initialize("Conv2d", init, shape, fan_in, fan_out, generator, self.dtype)
+        self.weight = Parameter(weight)
         self.bias = (
-            Parameter(generator.uniform(-bound, bound, self.out_channels).astype(self.dtype))
+            Parameter(
+                uniform(
+                    (self.out_channels,),
+                    fan_in=fan_in,
+                    fan_out=fan_out,
+                    rng=generator,
+                    dtype=self.dtype,
+                )
+            )
             if has_bias
             else None
         )
