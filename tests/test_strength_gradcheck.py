@@ -1,0 +1,142 @@
+"""check_gradients' own arithmetic, pinned where mutation testing found it unpinned.
+
+Each test fails on a named change to ``nnlite/testing/gradcheck.py`` that the rest of the suite let
+pass: the one-sided estimates divided by 3h instead of 2h (then a gradient at 0.7 times the truth
+passes), and the branch for a tensor with no elements (which no other test reached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite.testing import check_gradients
+from nnlite.testing.gradcheck import TensorCheck, directional_estimate
+
+X = np.array([[0.1, 0.5, -0.9], [1.3, -0.2, 0.7]])
+
+
+class ScaledSine(nl.Layer):
+    """y = sin(x), with backward's dL/dx multiplied by ``factor`` (1: correct)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return self.factor * np.cos(self.x) * grad_y
+
+    def get_config(self) -> dict[str, float]:
+        return {"factor": self.factor}
+
+
+def test_the_correct_sine_passes() -> None:
+    """The control: the catching tests below fail for the factor, not for the layer."""
+    assert check_gradients(ScaledSine(), X).passed
+
+
+@pytest.mark.parametrize("factor", [0.7, 0.9, 1 - 1e-5, 1 + 1e-5, 1.1, 1.3])
+def test_a_gradient_off_by_a_factor_is_caught(factor: float) -> None:
+    """Too small or too large, by 30% or by a relative 1e-5: each one fails."""
+    with pytest.raises(AssertionError, match="gradient of the input is wrong"):
+        check_gradients(ScaledSine(factor), X)
+
+
+def sine_along(direction: nl.FloatArray, x: nl.FloatArray) -> Callable[[float], nl.FloatArray]:
+    return lambda t: np.sin(x + t * direction)
+
+
+def test_every_estimate_of_a_smooth_slope_is_the_slope() -> None:
+    """R, F and B each agree with the slope: R to 1e-9, F and B to their truncation error.
+
+    d/dt sum(w * sin(x + t d)) at t = 0 is sum(w cos(x) d), the reference (closed form). The
+    one-sided differences are second order, off by h^2 f'''(0) / 3: two thirds of the measured
+    truncation error |D(h) - D(2h)| = h^2 f'''(0) / 2.
+    """
+    rng = np.random.default_rng(3)
+    x, d, w = (rng.standard_normal(5) for _ in range(3))
+    slope = float(np.sum(w * np.cos(x) * d))
+    estimate = directional_estimate(sine_along(d, x), w, condition=0.0, slope_magnitude=0.0)
+    assert estimate.value == pytest.approx(slope, rel=1e-9)
+    assert 0 < estimate.truncation < 1e-6 * abs(slope)
+    assert estimate.low < estimate.high  # F and B differ here: both are compared
+    for one_sided in (estimate.low, estimate.high):
+        assert abs(one_sided - slope) <= estimate.truncation
+    assert estimate.smooth
+    # The tolerance is a finite-difference error, far below a relative 1e-6 of the slope.
+    assert 0 < estimate.tolerance < 1e-6 * abs(slope)
+    assert estimate.accepts(slope)
+    assert not estimate.accepts(slope * (1 + 1e-5))
+    assert not estimate.accepts(slope * (1 - 1e-5))
+
+
+@pytest.mark.parametrize(
+    ("f", "left", "right"),
+    [(abs, -1.0, 1.0), (lambda t: max(t, 0.0), 0.0, 1.0), (lambda t: max(-2 * t, 0.0), -2.0, 0.0)],
+)
+def test_at_a_kink_the_one_sided_estimates_are_the_one_sided_slopes(
+    f, left: float, right: float
+) -> None:
+    """At a kink F and B are the two one-sided slopes, exactly (the stencil's points are exact)."""
+    estimate = directional_estimate(
+        lambda t: np.array([f(t)]), np.ones(1), condition=0.0, slope_magnitude=0.0
+    )
+    assert (estimate.low, estimate.high) == (left, right)
+    assert estimate.value == pytest.approx((left + right) / 2, abs=1e-12)
+    assert not estimate.smooth
+    assert estimate.accepts(left)
+    assert estimate.accepts(right)
+
+
+def test_a_batch_of_no_rows_is_checked_and_passes() -> None:
+    """Zero rows: the input's gradient has no elements, and its check is all zeros.
+
+    The parameters' gradients, sums over no rows, are zero and checked as zero.
+    """
+    layer = nl.Linear(3, 2, rng=0)
+    report = check_gradients(layer, np.empty((0, 3)))
+    assert report["input"] == TensorCheck("input", (0, 3), 0.0, 0.0, (), 0.0, 0.0, 0.0, 0, 0.0)
+    assert report.passed
+    for name in ("weight", "bias"):
+        check = report[name]
+        assert check.passed
+        assert (check.analytic, check.numeric, check.max_abs_error) == (0.0, 0.0, 0.0)
+
+
+class DoubleWithEmptyParameter(nl.Layer):
+    """y = 2 x, holding a parameter of no elements; backward's dL/dx is 2 times ``factor``."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+        self.unused = nl.Parameter(np.zeros((0,)))
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        return 2 * x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return 2 * self.factor * grad_y
+
+    def get_config(self) -> dict[str, float]:
+        return {"factor": self.factor}
+
+
+def test_a_parameter_with_no_elements_passes_with_zeros() -> None:
+    report = check_gradients(DoubleWithEmptyParameter(), X)
+    assert report["unused"] == TensorCheck("unused", (0,), 0.0, 0.0, (), 0.0, 0.0, 0.0, 0, 0.0)
+    assert report.passed
+
+
+def test_a_parameter_with_no_elements_hides_no_failure() -> None:
+    """The wrong input gradient fails, and the failure names the input alone."""
+    with pytest.raises(AssertionError, match="gradient of the input is wrong") as caught:
+        check_gradients(DoubleWithEmptyParameter(factor=1.01), X)
+    failures = str(caught.value).split("\n\n")[0]
+    assert "unused" not in failures

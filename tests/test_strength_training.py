@@ -1,0 +1,147 @@
+"""fit's and evaluate's bookkeeping, pinned where mutation testing found it unpinned.
+
+Early stopping's arithmetic (when it stops, which epoch it keeps), the row order without shuffling,
+and ``evaluate`` passing its threshold on to ``accuracy``. The validation losses here are scripted:
+an "optimizer" sets the one weight of a model to the next value of a list at each step, so the
+epochs' validation losses are known before training starts (the reference is the list, not fit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite.training import accuracy, evaluate
+
+
+class Scripted:
+    """An optimizer whose k-th step sets the parameter to ``values[k]``."""
+
+    def __init__(self, parameter: nl.Parameter, values: Sequence[float]) -> None:
+        self.parameter = parameter
+        self.values = iter(values)
+
+    def step(self) -> None:
+        self.parameter.data[...] = next(self.values)
+
+
+def scripted_fit(weights: Sequence[float], patience: int | None) -> tuple[nl.History, float]:
+    """fit with one step an epoch; the validation loss after epoch e is weights[e] ** 2 / 2.
+
+    Returns the history and the weight the model holds at the end.
+    """
+    model = nl.Linear(1, 1, bias=False, rng=0)
+    one = np.ones((1, 1))
+    history = nl.fit(
+        model,
+        nl.MSELoss(),
+        Scripted(model.weight, weights),
+        one,
+        one,
+        epochs=len(weights),
+        batch_size=1,
+        validation_data=(one, np.zeros((1, 1))),  # MSELoss: w^2 / 2
+        patience=patience,
+        progress=False,
+    )
+    assert history.val_loss == pytest.approx([w**2 / 2 for w in weights[: history.epochs]])
+    return history, float(model.weight.data[0, 0])
+
+
+# (weights, patience, epochs run, best epoch): the validation loss is half each weight squared.
+STOPS = [
+    # The best is epoch 2; the epochs after it do not improve; it stops `patience` epochs later.
+    ([3, 2, 1, 2, 2, 2, 2, 2, 2, 2], 1, 4, 2),
+    ([3, 2, 1, 2, 2, 2, 2, 2, 2, 2], 2, 5, 2),
+    ([3, 2, 1, 2, 2, 2, 2, 2, 2, 2], 3, 6, 2),
+    # Worse from the start: the best is epoch 0, and it stops at epoch `patience`.
+    ([1, 2, 3, 4, 5, 6, 7, 8], 1, 2, 0),
+    ([1, 2, 3, 4, 5, 6, 7, 8], 4, 5, 0),
+    # An improvement starts the count again: best at 1, then at 4, stop 3 epochs after it.
+    ([3, 2, 2.5, 2.5, 1.5, 2, 2, 2, 2, 2], 3, 8, 4),
+    # An equal loss is no improvement: the best stays epoch 1.
+    ([2, 1, 1, 1, 1, 1, 1, 1], 2, 4, 1),
+]
+
+
+@pytest.mark.parametrize(("weights", "patience", "epochs", "best"), STOPS)
+def test_early_stopping_stops_patience_epochs_after_the_best(
+    weights: list[float], patience: int, epochs: int, best: int
+) -> None:
+    history, weight = scripted_fit(weights, patience)
+    assert (history.epochs, history.best_epoch, history.stopped_early) == (epochs, best, True)
+    assert weight == weights[best]  # the best epoch's weights, restored
+
+
+def test_early_stopping_that_never_runs_out_of_patience_runs_every_epoch() -> None:
+    """Improving every epoch: all epochs run, not stopped early, the last epoch is the best."""
+    history, weight = scripted_fit([4, 3, 2, 1], patience=1)
+    assert (history.epochs, history.best_epoch, history.stopped_early) == (4, 3, False)
+    assert weight == 1
+
+
+def test_without_patience_nothing_is_restored() -> None:
+    history, weight = scripted_fit([1, 2, 3], patience=None)
+    assert (history.epochs, history.best_epoch, history.stopped_early) == (3, None, False)
+    assert weight == 3
+
+
+class Recording(nl.Linear):
+    """A Linear that records every batch it is given."""
+
+    def __init__(self, in_features: int, out_features: int, *, rng: int) -> None:
+        super().__init__(in_features, out_features, rng=rng)
+        self.batches: list[nl.FloatArray] = []
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.batches.append(x[:, 0].copy())
+        return super().forward(x)
+
+
+def batches_seen(shuffle: bool, rng: int = 0) -> list[list[float]]:
+    model = Recording(1, 1, rng=0)
+    X = np.arange(7.0).reshape(7, 1)
+    nl.fit(
+        model, nl.MSELoss(), nl.optim.SGD(model.parameters(), lr=0.01), X, X,
+        epochs=3, batch_size=3, shuffle=shuffle, rng=rng, progress=False,
+    )  # fmt: skip
+    return [batch.tolist() for batch in model.batches]
+
+
+def test_without_shuffle_every_epoch_visits_the_rows_in_order() -> None:
+    in_order = [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0]]
+    assert batches_seen(shuffle=False) == in_order * 3
+
+
+def test_with_shuffle_each_epoch_is_a_new_order_of_all_the_rows() -> None:
+    seen = batches_seen(shuffle=True)
+    epochs = [[row for batch in seen[i : i + 3] for row in batch] for i in range(0, 9, 3)]
+    assert [len(batch) for batch in seen] == [3, 3, 1] * 3
+    for order in epochs:
+        assert sorted(order) == list(np.arange(7.0))
+    assert epochs[0] != list(np.arange(7.0))
+    assert len({tuple(order) for order in epochs}) == 3
+    assert batches_seen(shuffle=True) == seen  # the same seed, the same orders
+    assert batches_seen(shuffle=True, rng=1) != seen
+
+
+# The outputs are the inputs (Identity); which rows count as predicted 1 depends on the threshold.
+OUTPUTS = np.array([[-0.2], [0.3], [0.7]])
+TARGETS = np.array([[1.0], [1.0], [0.0]])
+
+
+@pytest.mark.parametrize(
+    ("threshold", "expected"), [(0.5, 0.0), (0.0, 1 / 3), (-0.5, 2 / 3), (0.8, 1 / 3)]
+)
+def test_evaluate_passes_its_threshold_to_accuracy(threshold: float, expected: float) -> None:
+    """Counted by hand: predicted 1 where the output is at least the threshold."""
+    scores = evaluate(nl.Identity(), nl.MSELoss(), OUTPUTS, TARGETS, threshold=threshold)
+    assert scores["accuracy"] == pytest.approx(expected)
+    assert accuracy(OUTPUTS, TARGETS, threshold=threshold) == pytest.approx(expected)
+
+
+def test_evaluate_thresholds_at_one_half_by_default() -> None:
+    assert evaluate(nl.Identity(), nl.MSELoss(), OUTPUTS, TARGETS)["accuracy"] == 0.0
