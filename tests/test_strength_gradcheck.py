@@ -7,6 +7,7 @@ passes), and the branch for a tensor with no elements (which no other test reach
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 import nnlite as nl
 from nnlite.testing import check_gradients
-from nnlite.testing.gradcheck import TensorCheck, directional_estimate
+from nnlite.testing.gradcheck import DirectionalEstimate, TensorCheck, directional_estimate
 
 X = np.array([[0.1, 0.5, -0.9], [1.3, -0.2, 0.7]])
 
@@ -140,3 +141,124 @@ def test_a_parameter_with_no_elements_hides_no_failure() -> None:
         check_gradients(DoubleWithEmptyParameter(factor=1.01), X)
     failures = str(caught.value).split("\n\n")[0]
     assert "unused" not in failures
+
+
+# --- What the reports say: the wording is the interface a failing test shows its reader. ---
+
+
+def test_a_failure_is_described_with_the_values_and_the_tolerance() -> None:
+    """Written by hand: error |0.5 - 0.25| = 0.25, relative 0.25 / max(0.5, 0.25) = 0.5."""
+    check = TensorCheck("0.weight", (2, 3), 0.25, 0.5, (1, 2), 0.5, 0.25, 1e-3, 2, 250.0)
+    assert check.describe_failure() == (
+        "gradient of the parameter '0.weight' is wrong: 2 of 6 elements differ from finite "
+        "differences\n"
+        "  worst at index (1, 2): analytic 0.5, numeric 0.25\n"
+        "  error 0.25 (relative 0.5), allowed 0.001 (the estimated finite-difference error)"
+    )
+
+
+@pytest.mark.parametrize(("name", "what"), [("input", "input"), ("prediction", "prediction")])
+def test_a_failure_names_the_input_or_the_prediction(name: str, what: str) -> None:
+    """Both values 0: the relative error is 0, not a division by zero."""
+    check = TensorCheck(name, (4,), 0.0, 0.0, (3,), 0.0, 0.0, 0.0, 1, 0.0)
+    assert check.describe_failure() == (
+        f"gradient of the {what} is wrong: 1 of 4 elements differ from finite differences\n"
+        "  worst at index (3,): analytic 0, numeric 0\n"
+        "  error 0 (relative 0), allowed 0 (the estimated finite-difference error)"
+    )
+
+
+def test_a_report_prints_as_a_table() -> None:
+    """Columns padded to the longest name (at least "tensor"), a failing row marked."""
+    passing = TensorCheck("input", (2, 3), 1e-9, 2e-8, (0, 0), 1.0, 1.0, 1e-6, 0, 0.5)
+    failing = TensorCheck("0.weight", (3,), 0.25, 0.5, (1,), 0.5, 0.25, 1e-3, 2, 250.0)
+    report = nl.testing.GradientReport("Sequential", (passing, failing))
+    assert str(report) == (
+        "gradient check of Sequential: FAILED\n"
+        "  tensor    shape         max abs err  max rel err  err/allowed\n"
+        "  input     (2, 3)           1.00e-09     2.00e-08      5.0e-01\n"
+        "  0.weight  (3,)             2.50e-01     5.00e-01      2.5e+02  FAILED (2 elements)"
+    )
+    short = nl.testing.GradientReport("Sigmoid", (passing,))
+    assert str(short) == (
+        "gradient check of Sigmoid: passed\n"
+        "  tensor  shape         max abs err  max rel err  err/allowed\n"
+        "  input   (2, 3)           1.00e-09     2.00e-08      5.0e-01"
+    )
+
+
+def test_an_interval_accepts_its_ends_and_nothing_beyond() -> None:
+    """[low - tolerance, high + tolerance] = [0.5, 2.5], closed; exact binary values."""
+    estimate = DirectionalEstimate(1.5, 1.0, 2.0, 0.5, 0.0, 0.0)
+    assert estimate.accepts(0.5)
+    assert estimate.accepts(2.5)
+    assert not estimate.accepts(np.nextafter(0.5, 0.0))
+    assert not estimate.accepts(np.nextafter(2.5, 3.0))
+    assert not estimate.accepts(float("nan"))
+
+
+# --- A loss: its checks name the loss and the array, and leave the loss as it was. ---
+
+
+@pytest.mark.parametrize("role", ["prediction", "target"])
+def test_a_loss_given_text_names_itself_and_the_array(role: str) -> None:
+    arrays = {"prediction": np.zeros((2, 1)), "target": np.zeros((2, 1))}
+    arrays[role] = "text"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=rf"^MSELoss\(\) expects {role} as a float32/float64 array"):
+        check_gradients(nl.MSELoss(), arrays["prediction"], arrays["target"])
+
+
+@pytest.mark.parametrize("role", ["prediction", "target"])
+def test_a_loss_given_nan_names_the_checker_and_the_array(role: str) -> None:
+    arrays = {"prediction": np.zeros((2, 1)), "target": np.zeros((2, 1))}
+    arrays[role][1, 0] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=rf"^check_gradients\(MSELoss\(\)\): the {role} holds nan at index \(1, 0\) \(1 "
+        "non-finite element\\): gradients can only be checked at finite values$",
+    ):
+        check_gradients(nl.MSELoss(), arrays["prediction"], arrays["target"])
+
+
+class BrokenLoss(nl.Loss):
+    """L = sum(sqrt(y)) (not finite for y < 0), or its backward not finite, as ``mistake`` says.
+
+    It also counts its calls in a list, to show that the checker works on a copy.
+    """
+
+    def __init__(self, mistake: str = "") -> None:
+        self.mistake = mistake
+        self.calls: list[int] = []
+
+    def forward(self, prediction: nl.FloatArray, target: nl.FloatArray) -> float:
+        self.calls.append(1)
+        self.y = prediction
+        with np.errstate(invalid="ignore"):
+            value = float(np.sum(np.sqrt(prediction)))
+        return math.nan if self.mistake == "value" else value
+
+    def backward(self) -> nl.FloatArray:
+        grad = 0.5 / np.sqrt(self.y)
+        return grad * np.nan if self.mistake == "backward" else grad
+
+
+@pytest.mark.parametrize(
+    ("mistake", "prediction", "what"),
+    [
+        ("value", 1.0, "the loss"),
+        ("backward", 1.0, "backward's gradient of the prediction"),
+        ("", 1e-9, "the finite-difference estimate of the prediction"),
+    ],
+)
+def test_a_loss_that_is_not_finite_is_named_with_the_array(
+    mistake: str, prediction: float, what: str
+) -> None:
+    """sqrt near 1e-9: the stencil (h = 2^-13) reaches below 0, where the loss is NaN."""
+    with pytest.raises(AssertionError, match=rf"^BrokenLoss\(\): {what} is not finite"):
+        check_gradients(BrokenLoss(mistake), np.full((2, 1), prediction), np.zeros((2, 1)))
+
+
+def test_a_loss_is_checked_on_a_copy() -> None:
+    loss = BrokenLoss()
+    check_gradients(loss, np.ones((2, 1)), np.zeros((2, 1)))
+    assert loss.calls == []

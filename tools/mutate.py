@@ -2,6 +2,7 @@
 
     python tools/mutate.py nnlite/training.py       # mutate, run, print the score and survivors
     python tools/mutate.py nnlite/layers/           # a folder: every module in it
+    python tools/mutate.py nnlite/training.py --survivors  # after new tests: the survivors again
     python tools/mutate.py --list                   # the modules and their test selection
 
 mutmut (``pip install mutmut``) copies the code to a ``mutants/`` folder and reads its
@@ -153,11 +154,14 @@ def results(folder: Path, mutmut: str) -> dict[str, str]:
     return statuses
 
 
+_SURVIVED = ("survived", "no tests", "suspicious")
+
+
 def score(module: str, statuses: dict[str, str], equivalent: dict[str, str]) -> dict[str, int]:
     """The counts of one module's table row."""
     counts = Counter(statuses.values())
     killed = counts["killed"] + counts["timeout"] + counts["caught by type check"]
-    survivors = [n for n, s in statuses.items() if s in ("survived", "no tests", "suspicious")]
+    survivors = [n for n, s in statuses.items() if s in _SURVIVED]
     listed = sum(1 for n in survivors if n in equivalent)
     return {
         "mutants": len(statuses),
@@ -176,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report", action="store_true", help="print the results of the last run; run nothing"
     )
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run the last run's survivors again (after adding tests), and only them",
+    )
     args = parser.parse_args(argv)
     if args.list or not args.module:
         for module, tests in TESTS.items():
@@ -185,13 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     if not (ROOT / module).exists():
         raise SystemExit(f"mutate.py: no such module {module}")
     tests = test_selection(module)
-    folder = WORK / module.strip("/").replace("/", ".")
+    folder = WORK / module.strip("/").removesuffix(".py").replace("/", ".")
     mutmut = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or "mutmut"
     if not args.report:
         _copy_project(folder)
         _write_config(folder, module, tests)
         env = dict(os.environ, CI="true")  # the derandomized hypothesis profile: repeatable runs
         command = [mutmut, "run", "--max-children", str(args.max_children)]
+        if args.survivors:
+            command += [n for n, s in results(folder, mutmut).items() if s in _SURVIVED]
         run = subprocess.run(command, cwd=folder, env=env, check=False)
         if run.returncode != 0:
             print(f"mutate.py: mutmut exited with {run.returncode}", file=sys.stderr)
@@ -208,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         f"score {percent:.1f}% (killed / (killed + survived))"
     )
     for name, status in sorted(statuses.items()):
-        if status in ("survived", "no tests", "suspicious") and name not in equivalent:
+        if status in _SURVIVED and name not in equivalent:
             print(f"  {status:>9}: {name}    (cd {folder.relative_to(ROOT)} && mutmut show {name})")
     return 0
 
