@@ -8,6 +8,7 @@ passes), and the branch for a tensor with no elements (which no other test reach
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -15,7 +16,12 @@ import pytest
 
 import nnlite as nl
 from nnlite.testing import check_gradients
-from nnlite.testing.gradcheck import DirectionalEstimate, TensorCheck, directional_estimate
+from nnlite.testing.gradcheck import (
+    DirectionalEstimate,
+    TensorCheck,
+    directional_estimate,
+    upstream_generator,
+)
 
 X = np.array([[0.1, 0.5, -0.9], [1.3, -0.2, 0.7]])
 
@@ -262,3 +268,71 @@ def test_a_loss_is_checked_on_a_copy() -> None:
     loss = BrokenLoss()
     check_gradients(loss, np.ones((2, 1)), np.zeros((2, 1)))
     assert loss.calls == []
+
+
+@pytest.mark.parametrize("target", [1e4, 1e6, 1e8])
+def test_a_correct_loss_far_from_a_large_target_passes(target: float) -> None:
+    """The target is an input of the loss too: L = (t - y)^2 / 2N rounds like t^2, and the
+    tolerance must count the target's share of that rounding (the condition of L in t), or a
+    correct MSELoss fails."""
+    prediction = np.array([[0.1], [-0.3], [0.2]])
+    assert check_gradients(nl.MSELoss(), prediction, np.full((3, 1), target)).passed
+
+
+# --- backward_parameters must add what backward adds, to rounding. ---
+
+
+class SkewedLinear(nl.Linear):
+    """A Linear whose backward_parameters adds dL/dW[1, 0] times (1 + ``skew``); backward is right
+    (Linear.backward calls Linear's own backward_parameters)."""
+
+    def __init__(self, skew: float) -> None:
+        super().__init__(3, 2, rng=0)
+        self.skew = skew
+
+    def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+        before = self.weight.grad.copy()
+        nl.Linear.backward_parameters(self, grad_y)
+        self.weight.grad[1, 0] += self.skew * (self.weight.grad[1, 0] - before[1, 0])
+
+    def get_config(self) -> dict[str, float]:
+        return {"skew": self.skew}
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_backward_parameters_off_by_a_relative_1e_6_is_caught(scale: float) -> None:
+    """At any scale of the gradients: the tolerance is relative to them, not to 1."""
+    x = scale * np.random.default_rng(4).standard_normal((4, 3))
+    with pytest.raises(
+        AssertionError,
+        match=r"backward_parameters does not add the gradient backward adds for parameter "
+        r"'weight'\n  worst at index \(1, 0\): backward ",
+    ):
+        check_gradients(SkewedLinear(1e-6), x)
+
+
+@pytest.mark.parametrize("skew", [-1.0, 1.0])
+def test_backward_parameters_that_adds_nothing_or_twice_is_caught(skew: float) -> None:
+    """The message shows both values at the worst element: here got = (1 + skew) expected."""
+    with pytest.raises(AssertionError, match="backward_parameters does not add") as caught:
+        check_gradients(SkewedLinear(skew), np.random.default_rng(5).standard_normal((4, 3)))
+    match = re.search(r"backward (\S+), backward_parameters (\S+)$", str(caught.value))
+    assert match is not None
+    expected, got = float(match.group(1)), float(match.group(2))
+    assert expected != 0
+    assert got == pytest.approx((1 + skew) * expected, rel=1e-9, abs=1e-12)
+
+
+def test_backward_parameters_off_by_rounding_passes() -> None:
+    """A relative 1e-12, rounding's size: the two are the layer's own arithmetic, differently
+    ordered, and may differ by that much."""
+    x = np.random.default_rng(6).standard_normal((4, 3))
+    assert check_gradients(SkewedLinear(1e-12), x).passed
+
+
+def test_a_seed_sequence_for_the_upstream_gradient_is_used_as_it_is() -> None:
+    """Not as an int stream number, and not replaced by fresh entropy: the same SeedSequence
+    gives the same draws as numpy's own generator of it."""
+    drawn = upstream_generator(np.random.SeedSequence(7)).standard_normal(4)
+    expected = np.random.default_rng(np.random.SeedSequence(7)).standard_normal(4)
+    np.testing.assert_array_equal(drawn, expected)
