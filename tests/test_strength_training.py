@@ -145,3 +145,121 @@ def test_evaluate_passes_its_threshold_to_accuracy(threshold: float, expected: f
 
 def test_evaluate_thresholds_at_one_half_by_default() -> None:
     assert evaluate(nl.Identity(), nl.MSELoss(), OUTPUTS, TARGETS)["accuracy"] == 0.0
+
+
+# --- What a diverging run says, and which weights it leaves: the three cases, in full. ---
+
+
+def diverge(
+    weights: Sequence[float], *, sigmoid: bool
+) -> tuple[str, nl.Sequential, dict[str, nl.FloatArray]]:
+    """fit on four rows of positive inputs, one row a step, in order; the k-th step sets every
+    weight to ``weights[k]``. Returns the error's message, the model and its initial state."""
+    layers: list[nl.Layer] = [nl.Linear(2, 1, bias=False, rng=0)]
+    if sigmoid:
+        layers.append(nl.Sigmoid())  # saturates: sigmoid(inf) = 1, a finite loss
+    model = nl.Sequential(*layers)
+    start = model.state_dict()
+    X = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 1.0], [2.0, 2.0]])
+    first = model.layers[0]
+    assert isinstance(first, nl.Linear)
+    optimizer = Scripted(first.weight, weights)
+    with pytest.raises(nl.TrainingError) as caught, np.errstate(all="ignore"):
+        nl.fit(
+            model, nl.MSELoss(), optimizer, X, np.ones((4, 1)),
+            epochs=2, batch_size=1, shuffle=False, progress=False,
+        )  # fmt: skip
+    return str(caught.value), model, start
+
+
+def test_a_loss_that_overflows_with_finite_weights_keeps_them() -> None:
+    message, model, _ = diverge([1e200], sigmoid=False)
+    assert message == (
+        "fit: the training loss became inf at step 1 (epoch 0, batch 1), with finite weights and "
+        "data: the model's outputs overflowed. The learning rate is probably too high: lower the "
+        "learning rate. The model holds the weights of that step."
+    )
+    assert np.all(model.state_dict()["0.weight"] == 1e200)
+
+
+def test_an_update_that_breaks_a_weight_goes_back_to_before_it() -> None:
+    message, model, _ = diverge([0.5, np.inf], sigmoid=False)
+    assert message == (
+        "fit: the training loss became inf at step 2 (epoch 0, batch 2): the update of step 1 "
+        "made '0.weight' non-finite (the data is finite). The learning rate is probably too "
+        "high: lower the learning rate. The model holds the weights before that update."
+    )
+    assert np.all(model.state_dict()["0.weight"] == 0.5)
+
+
+def test_a_weight_broken_earlier_in_the_epoch_goes_back_to_the_epoch_before() -> None:
+    """inf hidden by the sigmoid for two steps, then NaN: the weights before the last update are
+    not finite either, so the model goes back to those of the last epoch's end (the start)."""
+    message, model, start = diverge([np.inf, np.inf, np.nan], sigmoid=True)
+    assert message == (
+        "fit: the training loss became nan at step 3 (epoch 0, batch 3): '0.weight' had become "
+        "non-finite earlier in epoch 0 (the data is finite). The learning rate is probably too "
+        "high: lower the learning rate. The model holds the weights of the end of the epoch "
+        "before."
+    )
+    for name, values in model.state_dict().items():
+        np.testing.assert_array_equal(values, start[name], err_msg=name)
+
+
+# --- predict, accuracy, evaluate: their checks name the function and the argument. ---
+
+
+def test_predict_in_batches_of_one_is_predict_at_once() -> None:
+    model = nl.Linear(2, 3, rng=0)
+    X = np.random.default_rng(0).standard_normal((5, 2))
+    np.testing.assert_array_equal(nl.predict(model, X, batch_size=1), model(X))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: nl.predict(nl.Identity(), "text"), TypeError, r"^predict expects X as a float"),
+        (
+            lambda: nl.predict(nl.Identity(), np.ones((2, 1)), batch_size=0),
+            ValueError,
+            r"^predict: batch_size must be an int >= 1, got 0$",
+        ),
+        (lambda: accuracy("text", np.ones((2, 1))), TypeError, r"^accuracy expects prediction as"),
+        (lambda: accuracy(np.ones((2, 1)), "text"), TypeError, r"^accuracy expects Y as a float"),
+        (
+            lambda: evaluate(nl.Identity(), nl.MSELoss(), np.ones((2, 1)), np.ones((3, 1))),
+            nl.ShapeError,
+            r"^evaluate expects X and Y with the same number of rows, got \(2, 1\) and \(3, 1\)$",
+        ),
+    ],
+)
+def test_a_bad_argument_names_the_function_and_the_argument(
+    call, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_one_hot_accuracy_compares_each_row_with_its_own_class() -> None:
+    """Counted by hand: the argmax of each row of the prediction against that row's class."""
+    Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    right = np.array([[0.1, 0.8, 0.1], [0.5, 0.2, 0.3], [0.0, 0.1, 0.9]])
+    assert accuracy(right, Y) == 1.0
+    two_of_three = np.array([[0.1, 0.8, 0.1], [0.2, 0.5, 0.3], [0.0, 0.1, 0.9]])
+    assert accuracy(two_of_three, Y) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("Y", "expected"),
+    [
+        (np.array([[0.0], [1.0]]), True),  # a binary column
+        (np.array([[1.0]]), True),  # one row is enough
+        (np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]), True),  # one-hot rows
+        (np.zeros((0, 1)), False),  # no rows
+        (np.array([0.0, 1.0]), False),  # not (N, k)
+        (np.array([[1.0, 1.0], [0.0, 1.0]]), False),  # 0s and 1s, but not one-hot
+        (np.array([[0.5], [1.0]]), False),  # not 0s and 1s
+    ],
+)
+def test_which_targets_are_classification_targets(Y: nl.FloatArray, expected: bool) -> None:
+    assert nl.training.is_classification_target(Y) is expected
