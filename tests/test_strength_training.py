@@ -8,6 +8,8 @@ epochs' validation losses are known before training starts (the reference is the
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -263,3 +265,102 @@ def test_one_hot_accuracy_compares_each_row_with_its_own_class() -> None:
 )
 def test_which_targets_are_classification_targets(Y: nl.FloatArray, expected: bool) -> None:
     assert nl.training.is_classification_target(Y) is expected
+
+
+# --- fit's own checks and bookkeeping. ---
+
+
+@pytest.mark.parametrize(("rows", "steps"), [(32, 1), (33, 2), (64, 2), (65, 3)])
+def test_fit_takes_batches_of_32_rows_by_default(rows: int, steps: int) -> None:
+    model = nl.Linear(1, 1, rng=0)
+    counter = Counting()
+    X = np.zeros((rows, 1))
+    nl.fit(model, nl.MSELoss(), counter, X, X, epochs=1, progress=False)
+    assert counter.steps == steps
+
+
+class Counting:
+    """An optimizer that only counts its steps."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"X": np.ones((2, 1)), "Y": np.ones((3, 1))},
+            nl.ShapeError,
+            r"^fit expects X and Y with the same number of rows, got \(2, 1\) and \(3, 1\)$",
+        ),
+        (
+            {"validation_data": (np.ones((2, 1)), np.ones((3, 1)))},
+            nl.ShapeError,
+            r"^fit validation_data expects X and Y with the same number of rows, got \(2, 1\) "
+            r"and \(3, 1\)$",
+        ),
+        ({"patience": 2}, ValueError, r"^fit: patience \(early stopping\) needs validation_data$"),
+        (
+            {"X": np.array([[1.0], [np.nan], [2.0], [3.0], [4.0]]), "Y": np.ones((5, 1))},
+            ValueError,
+            r"^fit: X must hold only finite numbers, got nan in row 1 \(of 5\): fix or drop the "
+            r"rows that are not finite$",
+        ),
+    ],
+)
+def test_fit_names_itself_and_the_argument(
+    kwargs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    model = nl.Linear(1, 1, rng=0)
+    arguments: dict[str, object] = {"X": np.ones((4, 1)), "Y": np.ones((4, 1)), **kwargs}
+    with pytest.raises(error, match=message):
+        nl.fit(model, nl.MSELoss(), Counting(), epochs=1, progress=False, **arguments)  # type: ignore[arg-type]
+
+
+def test_a_model_with_a_nan_weight_is_refused_in_full() -> None:
+    model = nl.Linear(1, 1, rng=0)
+    model.weight.data[0, 0] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=r"^fit: the model's 'weight' must hold only finite numbers, got nan before "
+        r"training$",
+    ):
+        nl.fit(model, nl.MSELoss(), Counting(), np.ones((2, 1)), np.ones((2, 1)), epochs=1)
+
+
+def test_the_seconds_are_each_epochs_wall_time() -> None:
+    model = nl.Linear(1, 1, rng=0)
+    start = time.perf_counter()
+    history = nl.fit(
+        model, nl.MSELoss(), Counting(), np.ones((8, 1)), np.ones((8, 1)), epochs=3,
+        progress=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    assert len(history.seconds) == 3
+    assert all(seconds > 0 for seconds in history.seconds)
+    assert sum(history.seconds) <= elapsed
+
+
+def test_the_progress_line_shows_the_validation_scores_and_the_speed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plain-text line's last values are the history's, and samples/s is rows / seconds."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model = nl.Sequential(nl.Linear(2, 1, rng=0), nl.Sigmoid())
+    X = np.random.default_rng(0).standard_normal((40, 2))
+    Y = (X[:, :1] > 0).astype(float)
+    history = nl.fit(
+        model, nl.MSELoss(), nl.optim.SGD(model.parameters(), lr=0.1), X, Y,
+        epochs=2, validation_data=(X, Y), progress=True,
+    )  # fmt: skip
+    words = capsys.readouterr().err.splitlines()[-1].split()
+    shown = dict(zip(words[2::2], words[3::2], strict=True))
+    assert shown["val_loss"] == f"{history.val_loss[-1]:.4g}"
+    assert shown["val_accuracy"] == f"{history.val_accuracy[-1]:.4g}"
+    speed = 40 / history.seconds[-1]
+    assert float(shown["samples/s"].replace(",", "")) == pytest.approx(speed, rel=1e-6, abs=0.5)
