@@ -364,3 +364,53 @@ def test_the_progress_line_shows_the_validation_scores_and_the_speed(
     assert shown["val_accuracy"] == f"{history.val_accuracy[-1]:.4g}"
     speed = 40 / history.seconds[-1]
     assert float(shown["samples/s"].replace(",", "")) == pytest.approx(speed, rel=1e-6, abs=0.5)
+
+
+def test_a_weight_the_loss_never_showed_broken_is_caught_at_the_epoch_end_in_full() -> None:
+    """inf at every step, hidden by the sigmoid: found when the epoch ends; back to the start."""
+    message, model, start = diverge([np.inf] * 4, sigmoid=True)
+    assert message == (
+        "fit: '0.weight' became non-finite in epoch 0 while the loss stayed finite (saturated "
+        "activations hide it). The learning rate is probably too high: lower the learning rate. "
+        "The model holds the last weights known to be finite."
+    )
+    for name, values in model.state_dict().items():
+        np.testing.assert_array_equal(values, start[name], err_msg=name)
+
+
+def test_a_validation_loss_that_overflows_is_explained_in_full() -> None:
+    """Training rows of 1e-200 keep the training loss at 1/2 while the weight is 1e200; the
+    validation row of 1 overflows."""
+    model = nl.Linear(1, 1, bias=False, rng=0)
+    model.weight.data[...] = 0.0
+    with pytest.raises(nl.TrainingError) as caught, np.errstate(over="ignore"):
+        nl.fit(
+            model, nl.MSELoss(), Scripted(model.weight, [1e200]),
+            np.full((1, 1), 1e-200), np.ones((1, 1)), epochs=1,
+            validation_data=(np.ones((1, 1)), np.zeros((1, 1))), progress=False,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "fit: the validation loss became inf after epoch 0, with finite weights and a finite "
+        "training loss (0.5): the model's outputs overflow on validation_data; check its scale "
+        "against the training data's, or lower the learning rate"
+    )
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "message"),
+    [
+        ("text", np.ones((2, 1)), r"^evaluate expects X as a float32/float64 array"),
+        (np.ones((2, 1)), "text", r"^evaluate expects Y as a float32/float64 array"),
+        (1.0, np.ones((1, 1)), r"^evaluate expects X and Y with the same number of rows, got \(\) "),
+        (np.ones((1, 1)), 1.0, r"^evaluate expects X and Y with .* got \(1, 1\) and \(\)$"),
+        (np.ones((0, 2)), np.ones((0, 2)), r"^evaluate expects at least one row, got X of shape "),
+    ],
+)
+def test_evaluate_refuses_what_is_not_rows(X: object, Y: object, message: str) -> None:
+    with pytest.raises((TypeError, nl.ShapeError), match=message):
+        evaluate(nl.Identity(), nl.MSELoss(), X, Y)  # type: ignore[arg-type]
+
+
+def test_evaluate_takes_rows_of_one_number() -> None:
+    """Rows are the first axis: (N,) is N rows of one number (MSELoss: 1/(2N) sum 1 = 1/2)."""
+    assert evaluate(nl.Identity(), nl.MSELoss(), np.ones(4), np.zeros(4)) == {"loss": 0.5}
