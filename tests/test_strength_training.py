@@ -401,7 +401,7 @@ def test_a_validation_loss_that_overflows_is_explained_in_full() -> None:
     [
         ("text", np.ones((2, 1)), r"^evaluate expects X as a float32/float64 array"),
         (np.ones((2, 1)), "text", r"^evaluate expects Y as a float32/float64 array"),
-        (1.0, np.ones((1, 1)), r"^evaluate expects X and Y with the same number of rows, got \(\) "),
+        (1.0, np.ones((1, 1)), r"^evaluate expects X and Y with the same number of rows, got \(\)"),
         (np.ones((1, 1)), 1.0, r"^evaluate expects X and Y with .* got \(1, 1\) and \(\)$"),
         (np.ones((0, 2)), np.ones((0, 2)), r"^evaluate expects at least one row, got X of shape "),
     ],
