@@ -336,3 +336,30 @@ def test_a_seed_sequence_for_the_upstream_gradient_is_used_as_it_is() -> None:
     drawn = upstream_generator(np.random.SeedSequence(7)).standard_normal(4)
     expected = np.random.default_rng(np.random.SeedSequence(7)).standard_normal(4)
     np.testing.assert_array_equal(drawn, expected)
+
+
+class NaNGradient(nl.Linear):
+    """A Linear whose backward returns a NaN dL/dx, or adds a NaN dL/dW, as ``where`` says."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(3, 2, rng=0)
+        self.where = where
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        grad_x = nl.Linear.backward(self, grad_y)
+        if self.where == "input":
+            grad_x[0, 0] = np.nan
+        else:
+            self.weight.grad[0, 0] = np.nan
+        return grad_x
+
+    def get_config(self) -> dict[str, str]:
+        return {"where": self.where}
+
+
+@pytest.mark.parametrize(("where", "words"), [("input", "input"), ("weight", "parameter 'weight'")])
+def test_a_gradient_that_is_not_finite_is_named(where: str, words: str) -> None:
+    with pytest.raises(
+        AssertionError, match=rf": backward's gradient of the {words} is not finite: nan at index"
+    ):
+        check_gradients(NaNGradient(where), X)

@@ -201,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         _write_config(folder, module, tests)
         env = dict(os.environ, CI="true")  # the derandomized hypothesis profile: repeatable runs
         command = [mutmut, "run", "--max-children", str(args.max_children)]
-        if args.survivors:
-            command += [n for n, s in results(folder, mutmut).items() if s in _SURVIVED]
+        if args.survivors:  # those listed as equivalent are not run again
+            listed = equivalent_mutants()
+            statuses = results(folder, mutmut)
+            command += [n for n, s in statuses.items() if s in _SURVIVED and n not in listed]
         run = subprocess.run(command, cwd=folder, env=env, check=False)
         if run.returncode != 0:
             print(f"mutate.py: mutmut exited with {run.returncode}", file=sys.stderr)
