@@ -11,6 +11,7 @@ The modules: :mod:`~benchmarks.problem` (the sizes and the batch), :mod:`~benchm
 and :mod:`~benchmarks.contenders` (the steps timed), :mod:`~benchmarks.timing` (interleaved
 samples), :mod:`~benchmarks.runner` (each job in a process of its own), :mod:`~benchmarks.breakdown`
 and :mod:`~benchmarks.digits` (memory, the parts of nnlite's step, the digits end to end),
+:mod:`~benchmarks.cnn` (one step of the digits' CNN, nnlite's against PyTorch's),
 :mod:`~benchmarks.goals`, :mod:`~benchmarks.report` (the tables) and :mod:`~benchmarks.page` (the
 page, from the template ``page.md.in``).
 """

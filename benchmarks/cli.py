@@ -12,7 +12,7 @@ from benchmarks.page import COMMAND, FIGURE, PAGE, RESULTS, plot_growth, render_
 from benchmarks.problem import SIZES
 from benchmarks.report import print_report
 from benchmarks.results import Report
-from benchmarks.runner import NO_WAITING, ROOT, Calm, run_all, run_job
+from benchmarks.runner import NO_WAITING, ROOT, Calm, remeasure_cnn_step, run_all, run_job
 
 
 def _sizes(text: str) -> list[str]:
@@ -72,6 +72,11 @@ def parser() -> argparse.ArgumentParser:
         "--load", type=Path, metavar="JSON", help="measure nothing: report a saved run"
     )
     result.add_argument(
+        "--measure-cnn",
+        action="store_true",
+        help="with --load: time the CNN's step again, keeping the rest of the saved run",
+    )
+    result.add_argument(
         "--write-docs",
         action="store_true",
         help=f"rewrite {PAGE.relative_to(ROOT)}, its figure and {RESULTS.relative_to(ROOT)}",
@@ -83,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _refusal(args: argparse.Namespace) -> str | None:
     """Why ``--write-docs`` cannot go with the other arguments, or None."""
+    if args.measure_cnn and args.load is None:
+        return "--measure-cnn needs --load: the run whose other numbers it keeps"
     if not args.write_docs or args.load is not None:
         return None
     if args.quick or args.no_growth or args.no_extras or args.sizes != list(SIZES):
@@ -109,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     if args.load is not None:
         report = Report.load(args.load)
+        if args.measure_cnn:
+            calm = NO_WAITING if args.patience <= 0 else Calm(args.patience)
+            remeasure_cnn_step(
+                report, calm, lambda message: print(message, file=sys.stderr, flush=True)
+            )
     else:
         report = run_all(
             sizes=args.sizes,

@@ -14,7 +14,7 @@ import string
 import textwrap
 from pathlib import Path
 
-from benchmarks import contenders
+from benchmarks import cnn, contenders
 from benchmarks.contenders import BASELINES, CONTENDERS, NNLITE
 from benchmarks.digits import MAX_ITER, MLP_ARGUMENTS, TARGET_ACCURACY, TEST_SIZE
 from benchmarks.goals import GOALS, MEMORY_GOAL
@@ -28,6 +28,7 @@ from benchmarks.problem import (
     SIZES,
 )
 from benchmarks.report import (
+    cnn_table,
     format_seconds,
     goal_counts,
     goals_table,
@@ -147,6 +148,29 @@ def _digits(report: Report) -> dict[str, str]:
     return {**values, "digits_rows": rows, "mlp_settings": settings, "digits_table": table}
 
 
+def _cnn(report: Report) -> dict[str, str]:
+    def description(make: object) -> str:
+        threads = getattr(make, "keywords", {}).get("threads")  # a functools.partial
+        if threads is not None:
+            return f"the same, on {threads} thread{'s' if threads > 1 else ''}."
+        doc = inspect.getdoc(make) or ""
+        return " ".join(doc.split("\n\n")[0].split()).replace("``", "`")
+
+    others = report.cnn_others
+    return {
+        "cnn_batch": str(cnn.CNN_BATCH),
+        "cnn_rounds": str(cnn.CNN_ROUNDS),
+        "cnn_sample_ms": f"{cnn.CNN_SAMPLE_SECONDS * 1e3:g}",
+        "cnn_contenders": _bullets(
+            [f"**{name}**: {description(make)}" for name, make in cnn.CNN_CONTENDERS.items()]
+        ),
+        "cnn_others": "an unknown share" if others is None else f"{others:.0%}",
+        "cnn_table": markdown_table(cnn_table(report))
+        if report.cnn
+        else "Not measured in this run.",
+    }
+
+
 def page_values(report: Report, figure: str) -> dict[str, str]:
     """Every ``$name`` of the template, from ``report`` and the code."""
     met, undecided, missed = goal_counts(report)
@@ -220,7 +244,7 @@ def page_values(report: Report, figure: str) -> dict[str, str]:
         )
         or "None: every contender ran.",
     }
-    return {**values, **_digits(report)}
+    return {**values, **_digits(report), **_cnn(report)}
 
 
 def render_page(report: Report, figure: str = "images/benchmark-growth.png") -> str:

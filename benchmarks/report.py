@@ -228,6 +228,9 @@ def print_report(report: Report) -> None:
         print("\nnumpy memory of a large float64 step (tracemalloc)")
         print(text_table(memory_table(report.memory)))
         print(f"peak, nnlite / plain: {memory_ratio(report.memory)}")
+    if report.cnn:
+        print("\none training step of nl.digits_cnn, float64, median seconds per step")
+        print(text_table(cnn_table(report)))
     for name, why in report.missing.items():
         print(f"note: {name} skipped: {why}")
     for note in report.notes:
@@ -239,3 +242,22 @@ def print_report(report: Report) -> None:
 
 def _runs_note(report: Report) -> str:
     return f" (median of {report.runs} runs, ±half their range)" if report.runs > 1 else ""
+
+
+def cnn_table(report: Report) -> Table:
+    """The CNN's step: each contender's median time per step (and quartiles), and nnlite's over
+    PyTorch's."""
+    header = ("", "median per step", "quartiles")
+    rows = [
+        (
+            name,
+            format_seconds(timing.median),
+            f"{format_seconds(timing.q25)} to {format_seconds(timing.q75)}",
+        )
+        for name, timing in report.cnn.items()
+    ]
+    for name, timing in report.cnn.items():
+        if name != NNLITE and NNLITE in report.cnn:
+            ratio = report.cnn[NNLITE].median / timing.median
+            rows.append((f"{NNLITE} / {name}", format_ratio(ratio), ""))
+    return header, rows

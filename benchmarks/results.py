@@ -77,6 +77,8 @@ class Report:
     profile: list[ProfileRow] = field(default_factory=list)
     profile_steps: int = 0
     digits: DigitsResult | None = None
+    cnn: dict[str, Timing] = field(default_factory=dict)  # contender: one CNN training step
+    cnn_others: float | None = None  # the share of the CPU other processes took meanwhile
     missing: dict[str, str] = field(default_factory=dict)  # contender: why it did not run
     notes: list[str] = field(default_factory=list)
     quick: bool = False
@@ -122,6 +124,8 @@ class Report:
             profile=[ProfileRow(**row) for row in data["profile"]],
             profile_steps=data["profile_steps"],
             digits=None if data["digits"] is None else DigitsResult(**data["digits"]),
+            cnn=timings_from_json(data.get("cnn", {})),  # absent from runs before the CNN's row
+            cnn_others=data.get("cnn_others"),
             missing=data["missing"],
             notes=data["notes"],
             quick=data["quick"],

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import breakdown, digits
+from benchmarks import breakdown, cnn, digits
 from benchmarks.breakdown import Memory, ProfileRow
 from benchmarks.contenders import CONTENDERS, available
 from benchmarks.machine import busy_seconds, children_seconds, describe_machine
@@ -109,6 +109,9 @@ def run_job(job: dict[str, Any]) -> Any:
     if kind == "profile":
         rows = breakdown.profile_step(SIZES[job["size"]], job["steps"])
         return [dataclasses.asdict(row) for row in rows]
+    if kind == "cnn":
+        timings = cnn.measure_cnn(job["rounds"])
+        return {name: dataclasses.asdict(timing) for name, timing in timings.items()}
     if kind == "digits":
         result = digits.measure_digits(job["repeats"])
         return None if result is None else dataclasses.asdict(result)
@@ -143,6 +146,35 @@ def step_job(size: Size, dtype: str, contenders: Sequence[str]) -> dict[str, Any
     }
 
 
+def timer(
+    report: Report,
+    calm: Calm,
+    progress: Callable[[str], None],
+    checkpoint: Callable[[Report], None],
+) -> Callable[[str, dict[str, Any]], Any]:
+    """``timed(label, job)``: the job run in its own process after waiting for quiet (see
+    :class:`Calm`), its interference noted in ``report``, and its result returned."""
+
+    def timed(label: str, job: dict[str, Any]) -> Any:
+        best: tuple[Any, float | None, float] | None = None
+        for attempt in range(calm.attempts):
+            waited = wait_for_quiet(calm)
+            result, share, wall = measured(lambda: spawn(job))
+            if best is None or (share is not None and best[1] is not None and share < best[1]):
+                best = (result, share, wall)
+            progress(f"{label} ({wall:.1f} s{_busy(share, waited)})")
+            if share is None or share <= calm.threshold or attempt + 1 == calm.attempts:
+                break
+            progress(f"{label}: other processes were busy, once more")
+        assert best is not None
+        if best[1] is not None:
+            report.interference.append((label, best[1], best[2]))
+        checkpoint(report)
+        return best[0]
+
+    return timed
+
+
 def run_all(
     *,
     sizes: Sequence[str],
@@ -174,22 +206,7 @@ def run_all(
     results = {(size.name, dtype): StepResult(size, dtype) for size in chosen for dtype in dtypes}
     report.steps = list(results.values())
 
-    def timed(label: str, job: dict[str, Any]) -> Any:
-        best: tuple[Any, float | None, float] | None = None
-        for attempt in range(calm.attempts):
-            waited = wait_for_quiet(calm)
-            result, share, wall = measured(lambda: spawn(job))
-            if best is None or (share is not None and best[1] is not None and share < best[1]):
-                best = (result, share, wall)
-            progress(f"{label} ({wall:.1f} s{_busy(share, waited)})")
-            if share is None or share <= calm.threshold or attempt + 1 == calm.attempts:
-                break
-            progress(f"{label}: other processes were busy, once more")
-        assert best is not None
-        if best[1] is not None:
-            report.interference.append((label, best[1], best[2]))
-        checkpoint(report)
-        return best[0]
+    timed = timer(report, calm, progress, checkpoint)
 
     for run in range(report.runs):
         for result in report.steps:
@@ -228,8 +245,31 @@ def _run_extras(report: Report, sizes: Sequence[str], timed: Callable[[str, Any]
         job = {"kind": "profile", "size": "tiny", "steps": PROFILE_STEPS}
         report.profile = [ProfileRow(**row) for row in timed("profile (tiny)", job)]
         report.profile_steps = PROFILE_STEPS
+    measure_cnn_step(report, timed)
     result = timed("digits", {"kind": "digits", "repeats": DIGITS_REPEATS})
     if result is None:
         report.notes.append("digits skipped: scikit-learn is not installed")
     else:
         report.digits = digits.DigitsResult(**result)
+
+
+CNN_JOB = {"kind": "cnn", "rounds": cnn.CNN_ROUNDS}
+
+
+def measure_cnn_step(report: Report, timed: Callable[[str, Any], Any]) -> None:
+    """Time one training step of the CNN, nnlite's and PyTorch's, into ``report``, with the
+    share of the CPU other processes took meanwhile."""
+    interference = len(report.interference)
+    report.cnn = timings_from_json(timed("CNN step", CNN_JOB))
+    noted = report.interference[interference:]
+    report.cnn_others = noted[0][1] if noted else None
+
+
+def remeasure_cnn_step(
+    report: Report, calm: Calm, progress: Callable[[str], None] = lambda message: None
+) -> None:
+    """Measure the CNN step again into a report of an earlier run (``--measure-cnn``), leaving
+    the rest of it, and what it says of the machine during that run, as it was."""
+    scratch = Report(machine={}, runs=1)
+    measure_cnn_step(scratch, timer(scratch, calm, progress, lambda so_far: None))
+    report.cnn, report.cnn_others = scratch.cnn, scratch.cnn_others

@@ -18,9 +18,22 @@ from nnlite.errors import (
     TrainingError,
 )
 from nnlite.layer import Layer
-from nnlite.layers import BiasAppend, Identity, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from nnlite.layers import (
+    AvgPool2d,
+    BiasAppend,
+    Conv2d,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sigmoid,
+    Tanh,
+    Unflatten,
+)
 from nnlite.losses import BCELoss, BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss
-from nnlite.networks import two_layer_network
+from nnlite.networks import digits_cnn, two_layer_network
 from nnlite.parameter import Buffer, Parameter
 from nnlite.sequential import Sequential
 from nnlite.serialization import load, save
@@ -30,12 +43,15 @@ from nnlite.typing import FloatArray
 __version__ = "0.1.0"
 
 __all__ = [
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BiasAppend",
     "Buffer",
+    "Conv2d",
     "ConversionError",
     "DTypeError",
+    "Flatten",
     "FloatArray",
     "History",
     "Identity",
@@ -45,6 +61,7 @@ __all__ = [
     "LoadError",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "MissingExtraError",
     "NnliteError",
     "Parameter",
@@ -57,10 +74,12 @@ __all__ = [
     "StateError",
     "Tanh",
     "TrainingError",
+    "Unflatten",
     "__version__",
     "accuracy",
     "as_float_array",
     "datasets",
+    "digits_cnn",
     "evaluate",
     "fit",
     "load",

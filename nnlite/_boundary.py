@@ -12,12 +12,14 @@ and calls the parent's method straight through: the subclass's own wrapper has c
 and will record the shapes. The same holds for every wrapped method.
 
 The method as written stays reachable as ``wrapper.__wrapped__`` (``Linear.forward.__wrapped__``),
-for a caller that has done the checks itself.
+and :func:`unchecked` gives it bound to an object, for a caller that has done the checks itself:
+a Sequential, once it has checked a batch (see :mod:`nnlite._plan`).
 """
 
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -52,7 +54,23 @@ def wrap(name: str, method: Callable[..., Any], check: Check) -> Callable[..., A
     arguments = ", ".join(code.co_varnames[2 : code.co_argcount])
     namespace: dict[str, Any] = {"_method": method, "_check": check}
     exec(_WRAPPER.format(name=name, arguments=arguments), namespace)
-    return functools.wraps(method)(namespace[name])
+    wrapper = functools.wraps(method)(namespace[name])
+    wrapper.__boundary_check__ = check  # type: ignore[attr-defined]  # what unchecked() looks for
+    return wrapper
+
+
+def unchecked(owner: object, name: str) -> Callable[..., Any] | None:
+    """``owner``'s method ``name`` as its class wrote it, bound to ``owner``, without the checks.
+
+    None when ``owner.name`` is not a boundary wrapper: the instance holds a method of its own
+    under that name, or the class's was never wrapped. A caller must then use ``owner.name``.
+    """
+    if name in getattr(owner, "__dict__", {}):
+        return None
+    wrapper = getattr(type(owner), name, None)
+    if getattr(wrapper, "__boundary_check__", None) is None:
+        return None
+    return types.MethodType(wrapper.__wrapped__, owner)  # type: ignore[union-attr]
 
 
 class Checked:

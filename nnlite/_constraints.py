@@ -184,6 +184,43 @@ class FloatDtype(Constraint[np.dtype[np.floating[Any]]]):
         return dtype  # type: ignore[no-any-return]
 
 
+class Pair(Constraint[tuple[int, int]]):
+    """An int the inner rule allows, used for both of two dimensions, or a pair (tuple or list)
+    of them: a kernel size ``3`` or ``(3, 5)``; returns the pair ``(3, 3)`` or ``(3, 5)``."""
+
+    def __init__(self, inner: Integer) -> None:
+        self.inner = inner
+
+    def describe(self) -> str:
+        return f"{self.inner.describe()} or a pair of them"
+
+    def convert(self, value: object) -> tuple[int, int]:
+        if not isinstance(value, (tuple, list)):
+            single = self.inner.convert(value)
+            return single, single
+        if len(value) != 2:
+            raise ValueError
+        return self.inner.convert(value[0]), self.inner.convert(value[1])
+
+
+class TupleOf(Constraint[tuple[int, ...]]):
+    """A non-empty tuple (or list) of ints the inner rule allows: a shape ``(1, 8, 8)``; returns
+    it as a tuple."""
+
+    def __init__(self, inner: Integer) -> None:
+        self.inner = inner
+
+    def describe(self) -> str:
+        return f"a non-empty tuple or list, each {self.inner.describe()}"
+
+    def convert(self, value: object) -> tuple[int, ...]:
+        if not isinstance(value, (tuple, list)):
+            raise TypeError
+        if not value:
+            raise ValueError
+        return tuple(self.inner.convert(item) for item in value)
+
+
 class AnyOf(Constraint[Any]):
     """A value one of the given rules allows, tried in order; its conversion is that rule's.
 
@@ -243,6 +280,8 @@ __all__ = [
     "Integer",
     "OneOf",
     "Optional",
+    "Pair",
     "Real",
+    "TupleOf",
     "check_arguments",
 ]

@@ -12,7 +12,7 @@ from nnlite.typing import FloatArray
 
 # float64 first: the default dtype is then found by identity, without a dtype comparison
 # (measured: 25 ns against 61 ns, in a check made on every forward and backward).
-_KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+KEPT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def label(owner: object) -> str:
@@ -55,7 +55,7 @@ def as_float_array(value: object, owner: object = None, role: str = "input") -> 
         >>> nl.as_float_array([[1, 2]]).dtype
         dtype('float64')
     """
-    if isinstance(value, np.ndarray) and value.dtype in _KEPT_DTYPES:
+    if isinstance(value, np.ndarray) and value.dtype in KEPT_DTYPES:
         return value
     where = f"{label(owner)} expects" if owner is not None else "nnlite expects"
     expected = f"{where} {role} as a float32/float64 array, or numbers, lists or integer arrays"
@@ -68,8 +68,9 @@ def as_float_array(value: object, owner: object = None, role: str = "input") -> 
             f"{expected}; got {describe(value)} that numpy cannot read ({error})"
         ) from None
     if array.dtype.kind not in "biuf":
-        raise DTypeError(f"{expected}; got {describe(value)} of dtype {array.dtype}")
-    if array.dtype in _KEPT_DTYPES:
+        read_as = "" if isinstance(value, np.ndarray) else f" that numpy reads as {array.dtype}"
+        raise DTypeError(f"{expected}; got {describe(value)}{read_as}")
+    if array.dtype in KEPT_DTYPES:
         return array
     return array.astype(np.float64)
 

@@ -1,240 +1,58 @@
 """The ``nnlite`` command: train the derivation's network, check and use saved models.
 
-    nnlite train [--dataset digits] [--hidden H] [--epochs E] [--lr LR] [--batch-size B]
-                 [--optimizer {sgd,adam}] [--seed S] [--save PATH] [--plot PATH]
-    nnlite check PATH
-    nnlite predict PATH [--dataset digits]
-    nnlite export PATH --to {torch,onnx} OUT
+    nnlite train [--dataset digits] [--model {mlp,cnn}] [--hidden H] [--epochs E] [--lr LR]
+                 [--batch-size B]
+                 [--optimizer {sgd,sgd-momentum,adam}] [--seed S] [--save PATH] [--plot PATH]
+    nnlite check PATH [--max-elements N] [--time-limit SECONDS] [--custom-layers MODULE:CLASS]
+    nnlite predict PATH [--dataset digits] [--seed S] [--custom-layers MODULE:CLASS]
+    nnlite export PATH --to {torch,onnx} OUT [--custom-layers MODULE:CLASS]
 
-Also ``python -m nnlite``. Errors (bad arguments, unreadable files, missing optional extras) end
-the command with one line on stderr and a non-zero exit status, never a traceback.
+Also ``python -m nnlite``. A user's mistake (a bad argument, an unreadable or unusable file, a
+target that cannot be written, a missing optional extra, too little memory) ends the command
+with one line on stderr and a non-zero exit status, never a traceback: 2 for an argument the
+parser refuses, 1 for the rest, 130 for Ctrl-C. Files to write are checked before training.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
-import numpy as np
-
-from nnlite import datasets
-from nnlite._architecture import input_width
-from nnlite._constraints import Constraint, Integer, Real
-from nnlite._validation import label
-from nnlite.errors import MissingExtraError, NnliteError
-from nnlite.layer import Layer
-from nnlite.layers import BiasAppend
-from nnlite.losses import MSELoss
-from nnlite.networks import two_layer_network
-from nnlite.optim import SGD, Adam, Optimizer
-from nnlite.plotting import plot_history
-from nnlite.sequential import Sequential
-from nnlite.serialization import load, save
-from nnlite.testing import check_gradients
-from nnlite.training import History, accuracy, fit
-from nnlite.typing import FloatArray
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """The training settings ``nnlite train`` uses for a data set unless told otherwise."""
-
-    hidden: int
-    epochs: int
-    lr: float
-    batch_size: int
-    optimizer: str
-    input_bias: bool = False
-
-
-# Tuned so that the derivation's network (sigmoid hidden layer, bias column, sigmoid outputs, MSE)
-# learns each set in about a second on 2 cores; digits reaches 97% test accuracy or more with the
-# default seed (and with seeds 1 to 4) and a stratified 75/25 split.
-#
-# input_bias appends a column of ones to the input too, so the hidden layer gets a bias as the
-# output layer does. The derivation's H = X W1 has none: each hidden unit is then
-# sigma(w . x) = 1/2 + (an odd function of x), and so is any sum of them, which cannot separate
-# data that is symmetric about the origin, like the two circles (it stays at 50%).
-DEFAULTS = {
-    "digits": Defaults(hidden=100, epochs=50, lr=0.005, batch_size=32, optimizer="adam"),
-    "xor": Defaults(hidden=4, epochs=3000, lr=2.0, batch_size=4, optimizer="sgd"),
-    "moons": Defaults(
-        hidden=16, epochs=300, lr=0.05, batch_size=16, optimizer="adam", input_bias=True
-    ),
-    "circles": Defaults(
-        hidden=16, epochs=300, lr=0.05, batch_size=16, optimizer="adam", input_bias=True
-    ),
-    "spirals": Defaults(
-        hidden=64, epochs=300, lr=0.02, batch_size=32, optimizer="adam", input_bias=True
-    ),
-}
-
-OPTIMIZERS: dict[str, Callable[[Layer, float], Optimizer]] = {
-    "sgd": lambda model, lr: SGD(model.parameters(), lr=lr),
-    "sgd-momentum": lambda model, lr: SGD(model.parameters(), lr=lr, momentum=0.9),
-    "adam": lambda model, lr: Adam(model.parameters(), lr=lr),
-}
-
-LOADERS: dict[str, Callable[[int], tuple[FloatArray, FloatArray]]] = {
-    "digits": lambda seed: datasets.load_digits(),
-    "xor": lambda seed: datasets.xor(),
-    "moons": lambda seed: datasets.two_moons(rng=seed),
-    "circles": lambda seed: datasets.circles(rng=seed),
-    "spirals": lambda seed: datasets.spirals(rng=seed),
-}
+from nnlite import __version__
+from nnlite._cli_checks import FileName, guard_streams, layer_spec, typed
+from nnlite._cli_commands import (
+    DEFAULTS,
+    LOADERS,
+    MAX_CHECK_ROWS,
+    MAX_HIDDEN,
+    OPTIMIZERS,
+    Defaults,
+    check,
+    export,
+    predict,
+    train,
+)
+from nnlite._constraints import Integer, Real
+from nnlite.errors import NnliteError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    guard_streams()
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
+    except KeyboardInterrupt:
+        print("nnlite: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError as error:
+        print(f"nnlite: error: out of memory ({error}): {args.smaller}", file=sys.stderr)
+        return 1
     except (NnliteError, OSError) as error:
         print(f"nnlite: error: {error}", file=sys.stderr)
         return 1
-
-
-def train(args: argparse.Namespace) -> int:
-    """``nnlite train``: train two_layer_network on a data set and report its accuracy."""
-    settings = _settings(args)
-    X_train, X_test, Y_train, Y_test, split = _data(args.dataset, args.seed, args.test_size)
-    model = _model(X_train.shape[1], settings, Y_train.shape[1], seed=args.seed)
-    print(
-        f"data: {args.dataset}, {X_train.shape[0]} training and {X_test.shape[0]} test rows "
-        f"({split})"
-    )
-    print(model)
-    print(
-        f"training: {settings.optimizer}, lr {settings.lr:g}, {settings.epochs} epochs, "
-        f"batch size {settings.batch_size}, seed {args.seed}"
-    )
-    optimizer = OPTIMIZERS[settings.optimizer](model, settings.lr)
-    loss = MSELoss()
-    start = time.perf_counter()
-    history = fit(
-        model,
-        loss,
-        optimizer,
-        X_train,
-        Y_train,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        rng=args.seed,
-        validation_data=(X_test, Y_test),
-        progress=False if args.no_progress else None,
-    )
-    seconds = time.perf_counter() - start
-    print(f"train accuracy {accuracy(model(X_train), Y_train):.2%}")
-    print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%}")
-    print(f"final loss     {history.loss[-1]:.4g} (train), {history.val_loss[-1]:.4g} (test)")
-    print(f"wall time      {seconds:.2f} s for {history.epochs} epochs")
-    if args.save:
-        save(model, args.save)
-        print(f"saved the model to {args.save}")
-    if args.plot:
-        _plot(history, args.plot, title=f"two_layer_network on {args.dataset}")
-        print(f"saved the plot to {args.plot}")
-    return 0
-
-
-def check(args: argparse.Namespace) -> int:
-    """``nnlite check``: load a saved model and check its gradients against finite differences."""
-    model = load(args.path)
-    n_features = args.features if args.features is not None else _input_width(model)
-    x = np.random.default_rng(args.seed).standard_normal((args.batch_size, n_features))
-    print(model)
-    try:
-        report = check_gradients(model, x, rng=args.seed)
-    except AssertionError as failure:
-        print(failure)
-        return 1
-    print(report)
-    return 0
-
-
-def predict(args: argparse.Namespace) -> int:
-    """``nnlite predict``: the accuracy of a saved model on a data set."""
-    model = load(args.path)
-    X_train, X_test, Y_train, Y_test, split = _data(args.dataset, args.seed, args.test_size)
-    print(f"test accuracy  {accuracy(model(X_test), Y_test):.2%} ({X_test.shape[0]} rows, {split})")
-    X_all, Y_all = np.concatenate([X_train, X_test]), np.concatenate([Y_train, Y_test])
-    print(f"all rows       {accuracy(model(X_all), Y_all):.2%} ({X_all.shape[0]} rows)")
-    return 0
-
-
-def export(args: argparse.Namespace) -> int:
-    """``nnlite export``: write a saved model as a PyTorch file or an ONNX graph.
-
-    torch: :func:`nnlite.interop.save_torch`, a state_dict and the architecture that
-    ``torch.load(OUT, weights_only=True)`` reads without running code, and
-    ``nnlite.interop.load_torch(OUT)`` turns back into the module. onnx:
-    :func:`nnlite.interop.to_onnx`, opset 17, batch size free.
-    """
-    from nnlite import interop  # imports torch or onnx only when run
-
-    model = load(args.path)
-    if args.to == "torch":
-        interop.save_torch(model, args.out)
-        how = "load it with nnlite.interop.load_torch(path)"
-    else:
-        interop.to_onnx(model, args.out)
-        how = f"ONNX opset {interop.ONNX_OPSET}, input 'x', output 'y'"
-    print(f"exported {args.path} to {args.out} ({how})")
-    return 0
-
-
-def _settings(args: argparse.Namespace) -> Defaults:
-    defaults = DEFAULTS[args.dataset]
-    return Defaults(
-        hidden=args.hidden if args.hidden is not None else defaults.hidden,
-        epochs=args.epochs if args.epochs is not None else defaults.epochs,
-        lr=args.lr if args.lr is not None else defaults.lr,
-        batch_size=args.batch_size if args.batch_size is not None else defaults.batch_size,
-        optimizer=args.optimizer if args.optimizer is not None else defaults.optimizer,
-        input_bias=args.input_bias if args.input_bias is not None else defaults.input_bias,
-    )
-
-
-def _model(n_in: int, settings: Defaults, n_out: int, *, seed: int) -> Sequential:
-    """two_layer_network, after a BiasAppend on the input when ``settings.input_bias``."""
-    if not settings.input_bias:
-        return two_layer_network(n_in, settings.hidden, n_out, rng=seed)
-    return Sequential(BiasAppend(), *two_layer_network(n_in + 1, settings.hidden, n_out, rng=seed))
-
-
-def _data(
-    name: str, seed: int, test_size: float
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, str]:
-    """The data set split into train and test rows, and a few words on how."""
-    X, Y = LOADERS[name](seed)
-    if X.shape[0] < 10:  # xor: four points, nothing to hold out
-        return X, X, Y, Y, "too small to split: test rows are the training rows"
-    X_train, X_test, Y_train, Y_test = datasets.train_test_split(
-        X, Y, test_size=test_size, stratify=True, rng=seed
-    )
-    return X_train, X_test, Y_train, Y_test, f"stratified {1 - test_size:.0%}/{test_size:.0%} split"
-
-
-def _input_width(model: Layer) -> int:
-    """The input width the model's layers require (see nnlite._architecture.input_width)."""
-    width = input_width(model)
-    if width is None:
-        raise NnliteError(
-            f"cannot tell the input width of the model {label(model)}: pass --features N"
-        )
-    return width
-
-
-def _plot(history: History, path: str, *, title: str) -> None:
-    """plot_history, with the command's own word for a missing matplotlib."""
-    try:
-        plot_history(history, path, title=title)
-    except MissingExtraError as error:
-        raise MissingExtraError('--plot needs matplotlib: pip install "nnlite[plot]"') from error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -244,94 +62,214 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _typed(
-    kind: Callable[[str], int | float], rule: Constraint[int | float]
-) -> Callable[[str], int | float]:
-    """An argparse ``type``: the text read as ``kind``, then checked by ``rule``. argparse shows
-    a failure as "argument --hidden: must be an int >= 1, got '0'" and exits with status 2."""
-
-    def parse(text: str) -> int | float:
-        try:
-            return rule.convert(kind(text))
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"must be {rule.describe()}, got {text!r}") from None
-
-    parse.__name__ = getattr(kind, "__name__", "value")  # argparse names the type in messages
-    return parse
+_Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
-_COUNT = _typed(int, Integer(low=1))
-_RATE = _typed(float, Real(low=0, closed="neither"))
-_FRACTION = _typed(float, Real(low=0, high=1, closed="neither"))
+_COUNT = typed(int, Integer(low=1))
+_SEED = typed(int, Integer(low=0))
+_RATE = typed(float, Real(low=0, closed="neither"))
+_FRACTION = typed(float, Real(low=0, high=1, closed="neither"))
+
+
+def _per_dataset(setting: str) -> str:
+    """A setting's default for each data set, for the help: "default: digits 100, xor 4, ..."."""
+    words = [f"{name} {_word(getattr(defaults, setting))}" for name, defaults in DEFAULTS.items()]
+    return "default: " + ", ".join(words)
+
+
+def _word(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nnlite", description=__doc__.split("\n\n")[0] if __doc__ else None)
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-
-    def common_data(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--dataset",
-            choices=sorted(DEFAULTS),
-            default="digits",
-            help="data set (default: digits)",
-        )
-        sub.add_argument(
-            "--seed",
-            type=int,
-            default=0,
-            help="seed for the split, the weights and the shuffling (default: 0)",
-        )
-        sub.add_argument(
-            "--test-size",
-            type=_FRACTION,
-            default=0.25,
-            help="test fraction of a stratified split (default: 0.25)",
-        )
-
-    sub = commands.add_parser(
-        "train", help="train the derivation's network and report its accuracy"
+    parser = _Parser(
+        prog="nnlite",
+        description="Train the derivation's network, check saved models' gradients, use them.",
+        epilog="nnlite COMMAND --help describes a command.",
     )
-    common_data(sub)
-    sub.add_argument("--hidden", type=_COUNT, help="hidden units")
-    sub.add_argument("--epochs", type=_COUNT, help="passes over the training rows")
-    sub.add_argument("--lr", type=_RATE, help="learning rate")
-    sub.add_argument("--batch-size", type=_COUNT, help="rows per step")
-    sub.add_argument("--optimizer", choices=list(OPTIMIZERS), help="optimizer")
-    sub.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    parser.add_argument("--version", action="version", version=f"nnlite {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _train_parser(commands)
+    _check_parser(commands)
+    _predict_parser(commands)
+    _export_parser(commands)
+    return parser
+
+
+def _command(
+    commands: _Commands,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    help: str,
+    smaller: str,
+) -> argparse.ArgumentParser:
+    """A subcommand; ``smaller`` says what to lower when it runs out of memory."""
+    sub = commands.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".")
+    sub.set_defaults(run=run, smaller=smaller)
+    return sub
+
+
+def _data_arguments(sub: argparse.ArgumentParser, *, seed: str) -> None:
     sub.add_argument(
-        "--plot",
-        metavar="PATH",
-        help="save a PNG of loss and accuracy per epoch (needs matplotlib)",
+        "--dataset", choices=list(DEFAULTS), default="digits", help="data set (default: digits)"
+    )
+    sub.add_argument("--seed", type=_SEED, default=0, metavar="S", help=f"{seed} (default: 0)")
+    sub.add_argument(
+        "--test-size",
+        type=_FRACTION,
+        default=0.25,
+        metavar="F",
+        help="test fraction of a stratified split (default: 0.25)",
+    )
+
+
+def _model_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+    sub.add_argument(
+        "--custom-layers",
+        type=layer_spec,
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS",
+        help="a layer class of your own that the file names: MODULE is imported (from the "
+        "current folder too, so its register() calls run) and CLASS is known to the loader; "
+        "repeat for more",
+    )
+
+
+def _progress_argument(sub: argparse.ArgumentParser, what: str) -> None:
+    sub.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help=f"show {what} on stderr (default: only when stderr is a terminal)",
+    )
+
+
+def _train_parser(commands: _Commands) -> None:
+    sub = _command(
+        commands,
+        "train",
+        train,
+        "train the derivation's network on a data set and report its accuracy",
+        "lower --hidden or --batch-size",
+    )
+    _data_arguments(sub, seed="seed of the data set, the split, the weights and the shuffling")
+    sub.add_argument(
+        "--model",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp: the derivation's network; cnn: nnlite.digits_cnn (default: mlp)",
+    )
+    sub.add_argument(
+        "--hidden",
+        type=typed(int, Integer(low=1, high=MAX_HIDDEN)),
+        metavar="H",
+        help=f"hidden units ({_per_dataset('hidden')})",
+    )
+    sub.add_argument(
+        "--epochs",
+        type=_COUNT,
+        metavar="E",
+        help=f"passes over the training rows ({_per_dataset('epochs')})",
+    )
+    sub.add_argument("--lr", type=_RATE, metavar="LR", help=f"learning rate ({_per_dataset('lr')})")
+    sub.add_argument(
+        "--batch-size",
+        type=_COUNT,
+        metavar="B",
+        help=f"rows per step ({_per_dataset('batch_size')})",
+    )
+    sub.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        help=f"optimizer ({_per_dataset('optimizer')})",
     )
     sub.add_argument(
         "--input-bias",
         action=argparse.BooleanOptionalAction,
-        help="append a ones column to the input as well (default: on for moons, circles, spirals)",
-    )
-    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sub.set_defaults(run=train)
-
-    sub = commands.add_parser(
-        "check", help="check a saved model's gradients against finite differences"
-    )
-    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
-    sub.add_argument("--features", type=_COUNT, help="input width, when the model cannot tell")
-    sub.add_argument(
-        "--batch-size", type=_COUNT, default=4, help="rows of the random input (default: 4)"
+        help=f"append a ones column to the input as well ({_per_dataset('input_bias')})",
     )
     sub.add_argument(
-        "--seed", type=int, default=0, help="seed of the random input and upstream gradient"
+        "--save", type=typed(str, FileName()), metavar="PATH", help="save the trained model (.npz)"
     )
-    sub.set_defaults(run=check)
+    sub.add_argument(
+        "--plot",
+        type=typed(str, FileName()),
+        metavar="PATH",
+        help="save a PNG of loss and accuracy per epoch (needs matplotlib; .png is added to a "
+        "name without a suffix)",
+    )
+    _progress_argument(sub, "a progress bar")
 
-    sub = commands.add_parser("predict", help="the accuracy of a saved model on a data set")
-    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
-    common_data(sub)
-    sub.set_defaults(run=predict)
 
-    sub = commands.add_parser("export", help="write a saved model for PyTorch or ONNX")
-    sub.add_argument("path", help="a model saved by nnlite train --save or nl.save")
+def _check_parser(commands: _Commands) -> None:
+    sub = _command(
+        commands,
+        "check",
+        check,
+        "check a saved model's gradients against finite differences",
+        "lower --batch-size or --features",
+    )
+    _model_arguments(sub)
+    sub.add_argument(
+        "--features", type=_COUNT, metavar="N", help="input width, when the model cannot tell"
+    )
+    sub.add_argument(
+        "--batch-size",
+        type=typed(int, Integer(low=1, high=MAX_CHECK_ROWS)),
+        default=4,
+        metavar="B",
+        help="rows of the random input (default: 4)",
+    )
+    sub.add_argument(
+        "--seed",
+        type=_SEED,
+        default=0,
+        metavar="S",
+        help="seed of the random input and upstream gradient (default: 0)",
+    )
+    sub.add_argument(
+        "--max-elements",
+        type=_COUNT,
+        metavar="N",
+        help="estimate at most N elements, a random share of each tensor (default: all that "
+        "fit in --time-limit)",
+    )
+    sub.add_argument(
+        "--time-limit",
+        type=_RATE,
+        default=60.0,
+        metavar="SECONDS",
+        help="estimate only as many elements as take about this long (default: 60)",
+    )
+    _progress_argument(sub, "how many elements are done")
+
+
+def _predict_parser(commands: _Commands) -> None:
+    sub = _command(
+        commands,
+        "predict",
+        predict,
+        "the accuracy of a saved model on a data set",
+        "the model is too large for this machine",
+    )
+    _model_arguments(sub)
+    _data_arguments(
+        sub, seed="seed of the data set and the split: the one the model was trained with"
+    )
+
+
+def _export_parser(commands: _Commands) -> None:
+    sub = _command(
+        commands,
+        "export",
+        export,
+        "write a saved model for PyTorch or ONNX",
+        "the model is too large for this machine",
+    )
+    _model_arguments(sub)
     sub.add_argument(
         "--to",
         choices=["torch", "onnx"],
@@ -339,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
         help="torch: a state_dict file for nnlite.interop.load_torch (needs nnlite[torch]); "
         "onnx: an ONNX graph (needs nnlite[onnx])",
     )
-    sub.add_argument("out", help="the file to write")
-    sub.set_defaults(run=export)
-    return parser
+    sub.add_argument("out", type=typed(str, FileName()), help="the file to write")
+
+
+__all__ = ["DEFAULTS", "LOADERS", "OPTIMIZERS", "Defaults", "main"]

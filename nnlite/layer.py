@@ -91,6 +91,13 @@ class Layer(Checked):
     """True when forward in training mode changes state that later forwards read (BatchNorm's
     running statistics). The checks then require forward to be pure in evaluation mode only."""
 
+    check_every_call: ClassVar[bool] = False
+    """True to check this layer in full on every call inside a Sequential, which otherwise
+    checks it in full on the first batch of each input signature, then only what it returns
+    (every error is still given: see :mod:`nnlite._plan`). For a layer whose code reads
+    ``_input_shape`` or ``_output_shape``, or whose methods you assign after the first batch
+    (a Sequential keeps the methods it found until the signature or the layer list changes)."""
+
     def forward(self, x: FloatArray) -> FloatArray:
         """y = f(x); cache what backward needs. Subclasses implement this."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
@@ -312,7 +319,12 @@ def _forward_checks(
     """forward's: x by the dtype rule, y an ndarray, and the shapes backward's checks need."""
     x = as_float_array(x, layer, "input")
     layer._output_shape = None  # a forward that fails leaves nothing for backward to use
-    y = forward(layer, x)
+    return checked_output(layer, x, forward(layer, x))
+
+
+def checked_output(layer: Layer, x: FloatArray, y: object) -> FloatArray:
+    """The checks of what ``layer.forward(x)`` returned: y an ndarray. Records the shapes of x and
+    y, which backward's checks compare with."""
     if not isinstance(y, np.ndarray):
         raise DTypeError(f"{label(layer)}.forward must return an ndarray, returned {describe(y)}")
     layer._input_shape, layer._output_shape = x.shape, y.shape
@@ -323,7 +335,11 @@ def _backward_checks(
     layer: Layer, backward: Callable[[Layer, FloatArray], FloatArray], grad_y: object
 ) -> FloatArray:
     """backward's: a forward ran, grad_y of the output's shape, grad_x of the input's."""
-    grad_x = backward(layer, _checked_grad_y(layer, grad_y, "backward"))
+    return checked_grad_x(layer, backward(layer, _checked_grad_y(layer, grad_y, "backward")))
+
+
+def checked_grad_x(layer: Layer, grad_x: object) -> FloatArray:
+    """The check of what ``layer.backward`` returned: grad_x of the last input's shape."""
     if not isinstance(grad_x, np.ndarray) or grad_x.shape != layer._input_shape:
         got = grad_x.shape if isinstance(grad_x, np.ndarray) else describe(grad_x)
         raise ShapeError(

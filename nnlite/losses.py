@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from nnlite._boundary import Checked
 from nnlite._kinds import LossKind, TorchFormula, register
 from nnlite._validation import as_float_array, label
-from nnlite.errors import ShapeError, StateError
+from nnlite.errors import ArgumentValueError, ShapeError, StateError
 from nnlite.layers.activations import sigmoid
 from nnlite.typing import FloatArray
 
@@ -103,6 +103,11 @@ def _backward_checks(loss: Loss, backward: Callable[[Loss], FloatArray]) -> Floa
 Loss._boundary_checks = {"forward": _forward_checks, "backward": _backward_checks}
 
 
+def _first(where: np.ndarray[Any, np.dtype[np.bool_]]) -> tuple[int, ...]:
+    """The index of the first True element of ``where`` (which has one)."""
+    return tuple(int(i) for i in np.argwhere(where)[0])
+
+
 def _check_same_shape(loss: Loss, prediction: FloatArray, target: FloatArray) -> None:
     """Require a target of exactly the prediction's shape: no broadcasting."""
     if prediction.shape != target.shape:
@@ -160,8 +165,9 @@ class BCELoss(Loss):
     (labels 0 and 1, or soft labels in [0, 1]). So that the log never sees 0, y is first clamped to
     [eps, 1 - eps], with eps the machine epsilon of the prediction's dtype (2.2e-16 in float64,
     1.2e-7 in float32): 1 - eps is then still below 1, and one element adds at most
-    -log(eps) (36.0, or 15.9 in float32) to N L. Values outside [0, 1] are clamped too, silently.
-    On logits, :class:`BCEWithLogitsLoss` is more accurate and needs no clamp.
+    -log(eps) (36.0, or 15.9 in float32) to N L. Predictions outside [0, 1] are clamped too;
+    targets outside [0, 1] are refused, since they are no probabilities and make the loss
+    unbounded below. On logits, :class:`BCEWithLogitsLoss` is more accurate and needs no clamp.
 
     Shape:
         prediction y: (N, ...) and target t: exactly the same shape (no broadcasting: (N, 1)
@@ -174,6 +180,7 @@ class BCELoss(Loss):
 
     Raises:
         ShapeError: the target's shape differs from the prediction's.
+        ArgumentValueError: (a ValueError) a target is outside [0, 1] (or NaN).
 
     Examples:
         >>> loss = nl.BCELoss()
@@ -187,6 +194,13 @@ class BCELoss(Loss):
     def forward(self, prediction: FloatArray, target: FloatArray) -> float:
         """L = -1/N sum [t log y + (1 - t) log(1 - y)], y clamped to [eps, 1 - eps]."""
         _check_same_shape(self, prediction, target)
+        outside = ~((target >= 0) & (target <= 1))  # NaN too: no comparison holds for it
+        if outside.any():
+            index = _first(outside)
+            raise ArgumentValueError(
+                f"{label(self)}: target must hold probabilities in [0, 1] (labels 0 and 1, or "
+                f"soft labels), got {float(target[index])!r} at index {index}"
+            )
         eps = np.finfo(prediction.dtype).eps
         self.at_clamp = (prediction < eps) | (prediction > 1 - eps)  # where dL/dy = 0
         self.y: FloatArray = np.clip(prediction, eps, 1 - eps)
@@ -269,8 +283,9 @@ class SoftmaxCrossEntropyLoss(Loss):
       t = (0, 1) is exp(-40), not 0). backward avoids the same cancellation in softmax - t.
 
     Shape:
-        prediction y: (N, C) logits with C >= 1, and target t: exactly the same shape (no
-        broadcasting: class indices of shape (N,) are an error, pass one-hot rows).
+        prediction y: (N, C) logits with C >= 1, and target t: (N, C), exactly the prediction's
+        shape, or (N,) class labels, whole numbers in 0 .. C - 1, which stand for the one-hot
+        rows ``nl.datasets.one_hot`` would make of them.
 
     Returns:
         loss (float): the loss, from ``forward``; ``backward`` returns
@@ -278,8 +293,10 @@ class SoftmaxCrossEntropyLoss(Loss):
             of t sums to 1.
 
     Raises:
-        ShapeError: the prediction is not 2-D with at least one column, or the target's shape
-            differs from it.
+        ShapeError: the prediction is not 2-D with at least one column, or the target is
+            neither (N, C) nor (N,).
+        ArgumentValueError: (a ValueError) a class label of an (N,) target is not a whole
+            number in 0 .. C - 1.
 
     Examples:
         >>> loss = nl.SoftmaxCrossEntropyLoss()
@@ -298,8 +315,7 @@ class SoftmaxCrossEntropyLoss(Loss):
                 f"{label(self)} expects prediction of shape (N, C): logits, one row per sample "
                 f"and one column for each of C >= 1 classes; got {prediction.shape}"
             )
-        _check_same_shape(self, prediction, target)
-        y, t = prediction, target
+        y, t = prediction, _target_rows(self, prediction, target)
         half_shifted = y / 2 - y.max(axis=1, keepdims=True) / 2  # (y - m) / 2
         exp_shifted = np.exp(half_shifted) ** 2  # exp(y - m): in [0, 1], exactly 1 at the max
         n_classes = y.shape[1]
@@ -325,6 +341,31 @@ class SoftmaxCrossEntropyLoss(Loss):
         target_sum = t.sum(axis=1, keepdims=True)  # T
         grad: FloatArray = (self.softmax * (target_sum - t) - t * self.one_minus_softmax) / n
         return grad
+
+
+def _target_rows(
+    loss: SoftmaxCrossEntropyLoss, prediction: FloatArray, target: FloatArray
+) -> FloatArray:
+    """The target as (N, C) rows: as given, or the one-hot rows of (N,) class labels."""
+    n, n_classes = prediction.shape
+    if target.shape == (n,):
+        invalid = ~((target >= 0) & (target < n_classes) & (target == np.floor(target)))
+        if invalid.any():
+            index = _first(invalid)
+            raise ArgumentValueError(
+                f"{label(loss)}: a target of shape (N,) holds class labels, whole numbers in "
+                f"0 .. {n_classes - 1} for {n_classes} classes, got {float(target[index])!r} at "
+                f"index {index}"
+            )
+        rows: FloatArray = np.zeros(prediction.shape, prediction.dtype)
+        rows[np.arange(n), target.astype(np.intp)] = 1
+        return rows
+    if target.shape != prediction.shape:
+        raise ShapeError(
+            f"{label(loss)} expects target of the prediction's shape {prediction.shape} (one-hot "
+            f"rows, or one distribution per row) or ({n},) class labels, got {target.shape}"
+        )
+    return target
 
 
 # --- What the rest of nnlite knows of the losses (nnlite._kinds): their formulas in torch, from

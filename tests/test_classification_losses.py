@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nnlite as nl
+from nnlite.errors import ArgumentValueError
 from nnlite.testing import check_gradients
 from nnlite.testing import strategies as nst
 
@@ -398,7 +399,7 @@ def test_float32_prediction_keeps_float32_with_a_float64_target(
     assert loss.backward().dtype == np.float32
 
 
-@pytest.mark.parametrize("loss_class", LOSSES)
+@pytest.mark.parametrize("loss_class", [nl.BCELoss, nl.BCEWithLogitsLoss])
 def test_column_against_flat_target_is_an_error_not_broadcasting(
     loss_class: type[nl.Loss],
 ) -> None:
@@ -426,11 +427,76 @@ def test_softmax_ce_needs_logits_of_shape_n_by_c(shape: tuple[int, ...]) -> None
         nl.SoftmaxCrossEntropyLoss()(np.zeros(shape), np.zeros(shape))
 
 
-def test_softmax_ce_class_indices_are_not_targets() -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_softmax_ce_takes_class_labels_as_their_one_hot_rows(dtype: type) -> None:
+    """An (N,) target of class labels is the one-hot rows np.eye(C)[labels]: the same loss and
+    gradient, bit for bit, as ints, whole floats or a list."""
+    logits: nl.FloatArray = np.random.default_rng(0).normal(size=(5, 4)).astype(dtype)
+    labels = np.array([0, 3, 1, 3, 2])
+    reference = nl.SoftmaxCrossEntropyLoss()
+    expected = reference(logits, np.eye(4, dtype=dtype)[labels])
+    expected_grad = reference.backward()
+    for target in (labels, labels.astype(float), labels.tolist()):
+        loss = nl.SoftmaxCrossEntropyLoss()
+        assert loss(logits, target) == expected
+        grad = loss.backward()
+        assert grad.dtype == dtype
+        np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_softmax_ce_gradient_with_class_labels() -> None:
+    logits = np.random.default_rng(1).normal(size=(6, 3))
+    loss = nl.SoftmaxCrossEntropyLoss()
+    loss(logits, np.array([2, 0, 1, 1, 0, 2]))
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    expected = (softmax - np.eye(3)[[2, 0, 1, 1, 0, 2]]) / 6  # the textbook (softmax - t) / N
+    np.testing.assert_allclose(loss.backward(), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"), [(-1, "-1.0"), (4, "4.0"), (1.5, "1.5"), (np.nan, "nan")]
+)
+def test_softmax_ce_refuses_labels_that_are_no_class(bad: float, shown: str) -> None:
     with pytest.raises(
-        nl.ShapeError, match=r"expects target of the prediction's shape \(3, 4\), got \(3,\)"
+        ArgumentValueError,
+        match=re.escape(
+            "SoftmaxCrossEntropyLoss(): a target of shape (N,) holds class labels, whole numbers "
+            f"in 0 .. 3 for 4 classes, got {shown} at index (2,)"
+        ),
     ):
-        nl.SoftmaxCrossEntropyLoss()(np.zeros((3, 4)), np.array([0, 3, 1]))
+        nl.SoftmaxCrossEntropyLoss()(np.zeros((3, 4)), np.array([0, 3, bad]))
+
+
+@pytest.mark.parametrize("shape", [(3, 1), (3, 5), (2,), (3, 4, 1)])
+def test_softmax_ce_names_both_target_shapes_it_takes(shape: tuple[int, ...]) -> None:
+    with pytest.raises(
+        nl.ShapeError,
+        match=re.escape(
+            "SoftmaxCrossEntropyLoss() expects target of the prediction's shape (3, 4) (one-hot "
+            f"rows, or one distribution per row) or (3,) class labels, got {shape}"
+        ),
+    ):
+        nl.SoftmaxCrossEntropyLoss()(np.zeros((3, 4)), np.zeros(shape))
+
+
+@pytest.mark.parametrize("bad", [-0.25, 1.5, 2.0, np.inf, np.nan])
+def test_bce_refuses_targets_outside_zero_one(bad: float) -> None:
+    target = np.array([[0.0, 1.0], [0.5, bad]])
+    with pytest.raises(
+        ArgumentValueError,
+        match=re.escape(
+            f"BCELoss(): target must hold probabilities in [0, 1] (labels 0 and 1, or soft "
+            f"labels), got {bad!r} at index (1, 1)"
+        ),
+    ):
+        nl.BCELoss()(np.full((2, 2), 0.5), target)
+
+
+def test_bce_takes_targets_at_both_ends_of_zero_one() -> None:
+    loss = nl.BCELoss()
+    loss(np.full((1, 3), 0.5), [[0.0, 1.0, 0.5]])
+    expected = [[2.0, -2.0, 0.0]]  # (y - t) / (N y (1 - y)) at y = 1/2
+    np.testing.assert_allclose(loss.backward(), expected, rtol=1e-15)
 
 
 @pytest.mark.parametrize("loss_class", LOSSES)

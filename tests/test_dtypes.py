@@ -84,6 +84,21 @@ def test_anything_else_is_a_type_error_naming_the_layer(value: object, what: str
     assert what in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("value", "what", "dtype"),
+    [
+        (np.array([[1 + 2j, 3]]), "an array of dtype complex128 and shape (1, 2)", "complex128"),
+        ([[1 + 2j, 3]], "a list that numpy reads as complex128", "complex128"),
+        (np.array([["a", "b"]]), "an array of dtype <U1 and shape (1, 2)", "<U1"),
+    ],
+)
+def test_a_wrong_dtype_is_named_once(value: object, what: str, dtype: str) -> None:
+    with pytest.raises(TypeError) as info:
+        nl.Linear(2, 1, rng=0)(value)  # type: ignore[arg-type]
+    assert str(info.value).endswith(f"; got {what}")
+    assert str(info.value).count(dtype) == 1
+
+
 def test_a_bad_gradient_type_is_named_as_grad_y() -> None:
     layer = nl.Sigmoid()
     layer(np.zeros((1, 1)))

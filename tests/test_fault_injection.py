@@ -18,9 +18,12 @@ import struct
 import subprocess
 import sys
 import time
+import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -118,9 +121,10 @@ def test_racing_saves_of_one_path_all_succeed(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def load_or_error(path: Path) -> nl.Layer | nl.LoadError:
+def load_or_error(path: Path, load: Callable[[Path], Any] = nl.load) -> Any:
+    """What ``load(path)`` returns, or the LoadError it raises."""
     try:
-        return nl.load(path)
+        return load(path)
     except nl.LoadError as error:
         return error
 
@@ -153,6 +157,54 @@ def test_bit_flips_and_truncations_never_load_changed_values(tmp_path: Path) -> 
             same += 1
     assert refused + same == len(damaged)
     assert refused > same  # most bytes are read, and checked
+
+
+def torch_model() -> nl.Sequential:
+    """reference_model in one dtype (a torch module has one): float64, a nested Sequential."""
+    return nl.Sequential(
+        nl.Linear(3, 4, rng=0),
+        nl.Sigmoid(),
+        nl.Sequential(nl.BiasAppend(), nl.Linear(5, 2, bias=False, rng=1)),
+    )
+
+
+def test_bit_flips_and_truncations_never_load_changed_torch_values(tmp_path: Path) -> None:
+    """The same for interop.load_torch: each damaged file is one LoadError naming the path, or
+    the module of the same values, bit for bit."""
+    pytest.importorskip("torch")
+    from nnlite import interop
+
+    model = torch_model()
+    interop.save_torch(model, tmp_path / "model.pt")
+    original = (tmp_path / "model.pt").read_bytes()
+    path = tmp_path / "damaged.pt"
+    rng = np.random.default_rng(1)
+    refused = same = 0
+    # Half the flips in the tensors' bytes, which torch.load alone reads without a check.
+    tensors = [t.numpy().tobytes() for t in interop.to_torch(model).state_dict().values()]
+    bits = [8 * original.index(data) + bit for data in tensors for bit in range(8 * len(data))]
+    damaged = [
+        *(("flip", int(bit)) for bit in rng.choice(8 * len(original), 40 * SCALE, replace=False)),
+        *(("flip", int(bit)) for bit in rng.choice(bits, 40 * SCALE, replace=False)),
+        *(("cut", int(n)) for n in rng.choice(len(original), 15 * SCALE, replace=False)),
+    ]
+    for kind, where in damaged:
+        data = bytearray(original)
+        if kind == "flip":
+            data[where // 8] ^= 1 << (where % 8)
+        else:
+            del data[where:]
+        path.write_bytes(bytes(data))
+        outcome = load_or_error(path, interop.load_torch)
+        if isinstance(outcome, nl.LoadError):
+            assert str(path) in str(outcome)
+            refused += 1
+        else:
+            assert kind == "flip", f"a file cut to {where} bytes loaded"
+            assert_same_model(interop.from_torch(outcome), model)  # type: ignore[arg-type]
+            same += 1
+    assert refused + same == len(damaged)
+    assert refused > same
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,9 +336,59 @@ def bombs(folder: Path) -> dict[str, Path]:
     return paths
 
 
+def torch_bombs(folder: Path) -> dict[str, Path]:
+    """The same attacks on interop.load_torch: a PyTorch file is a zip of stored entries too."""
+    import torch
+
+    from nnlite import interop
+
+    interop.save_torch(torch_model(), folder / "good.pt")
+    with zipfile.ZipFile(folder / "good.pt") as good:
+        entries = [Member(i.filename, good.read(i), i.file_size) for i in good.infolist()]
+    tensor = next(i for i, m in enumerate(entries) if re.search(r"/data/\d+$", m.name))
+    files: dict[str, bytes] = {}
+    inflating = deflated_zeros(b"", 1024)
+    inflating.name = entries[tensor].name
+    files["a compressed tensor of 1 GiB"] = craft_zip(
+        [*entries[:tensor], inflating, *entries[tensor + 1 :]]
+    )
+    block = deflated_zeros(b"", 64)
+    block.name = entries[tensor].name
+    others = [m for i, m in enumerate(entries) if i != tensor]
+    for copies in (64, 3000):
+        files[f"one 64 MiB block listed {copies} times"] = craft_zip(
+            [*others, block],
+            [(i, m.name) for i, m in enumerate(others)] + [(len(others), block.name)] * copies,
+        )
+    stored = Member(entries[tensor].name, bytes(2**20), 2**20)
+    files["one stored block under 1,000 names"] = craft_zip(
+        [*others, stored],
+        [(i, m.name) for i, m in enumerate(others)]
+        + [(len(others), f"archive/data/{i + 100}") for i in range(1000)],
+    )
+    huge = {"class": "Linear", "config": {"in_features": 10_000, "out_features": 10_000}}
+    buffer = io.BytesIO()
+    document = {"format": "nnlite-torch", "version": 1, "architecture": json.dumps(huge)}
+    torch.save({**document, "state_dict": {}}, buffer)
+    files["a 1 KB architecture asking for Linear(10000, 10000)"] = buffer.getvalue()
+    paths = {}
+    for number, (label, data) in enumerate(files.items()):
+        paths[label] = folder / f"bomb{number}.pt"
+        paths[label].write_bytes(data)
+    if hasattr(os, "mkfifo"):
+        paths["a FIFO"] = folder / "fifo.pt"
+        os.mkfifo(paths["a FIFO"])
+    return paths
+
+
 LOADING_BOMBS = """
 import json, resource, sys, time
 import nnlite as nl
+if sys.argv[2] == "load_torch":
+    import torch  # before the baseline: the import alone maps gigabytes of address space
+    from nnlite.interop import load_torch as load
+else:
+    load = nl.load
 
 def status(field):
     with open("/proc/self/status") as lines:
@@ -301,7 +403,7 @@ for label, path in json.loads(sys.argv[1]).items():
     baseline = status("VmRSS:")
     start = time.perf_counter()
     try:
-        nl.load(path)
+        load(path)
         outcome = "loaded"
     except nl.LoadError as error:
         causes, cause = [], error
@@ -319,24 +421,39 @@ print(json.dumps(results))
 """
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
-def test_crafted_files_are_refused_within_a_second_and_100_mib(tmp_path: Path) -> None:
-    """Each file is loaded in a child process under an address-space limit of 300 MiB above its
-    baseline; the peak of its resident memory during each load (VmHWM, reset before each) must
-    stay within 100 MiB of what was resident before."""
-    paths = bombs(tmp_path)
+def load_in_a_child(paths: dict[str, Path], loader: str) -> dict[str, dict[str, Any]]:
+    """Each file loaded in a child process under an address-space limit of 300 MiB above its
+    baseline: the outcome, the seconds and the peak of resident memory of each load (VmHWM,
+    reset before each) above what was resident before."""
     assert max(path.stat().st_size for path in paths.values()) < 8 * 2**20
+    files = json.dumps({k: str(v) for k, v in paths.items()})
     child = subprocess.run(
-        [sys.executable, "-c", LOADING_BOMBS, json.dumps({k: str(v) for k, v in paths.items()})],
+        [sys.executable, "-c", LOADING_BOMBS, files, loader],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert child.returncode == 0, child.stderr
-    results = json.loads(child.stdout)
+    results: dict[str, dict[str, Any]] = json.loads(child.stdout)
     assert set(results) == set(paths)
-    for label, result in results.items():
+    return results
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_crafted_files_are_refused_within_a_second_and_100_mib(tmp_path: Path) -> None:
+    """nl.load: each file refused, within a second and 100 MiB (see load_in_a_child)."""
+    for label, result in load_in_a_child(bombs(tmp_path), "nl.load").items():
+        assert result["outcome"] == "refused", (label, result)
+        assert result["seconds"] < 1, (label, result)
+        assert result["peak MiB"] < 100, (label, result)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc (Linux)")
+def test_crafted_torch_files_are_refused_within_a_second_and_100_mib(tmp_path: Path) -> None:
+    """interop.load_torch: the same."""
+    pytest.importorskip("torch")
+    for label, result in load_in_a_child(torch_bombs(tmp_path), "load_torch").items():
         assert result["outcome"] == "refused", (label, result)
         assert result["seconds"] < 1, (label, result)
         assert result["peak MiB"] < 100, (label, result)

@@ -451,3 +451,34 @@ def test_a_layer_returning_its_input_array_is_checked() -> None:
     assert check_gradients(ReturnsItsInput(), x).passed
     with pytest.raises(AssertionError, match="gradient of the input is wrong"):
         check_gradients(ReturnsItsInputWrongBackward(), x)
+
+
+class EmptyParameter(nl.Layer):
+    """y = 2 x, with a parameter of no elements that nothing reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nl.Parameter(np.zeros((0, 3)))
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        return 2 * x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return 2 * grad_y
+
+
+def test_a_tensor_of_no_elements_passes_with_nothing_to_report() -> None:
+    """An empty batch, or a parameter of size 0, has no element to differ: it passes, its
+    errors 0 and its worst index (), and the other tensors are still checked."""
+    report = check_gradients(nl.Linear(3, 2, rng=0), np.zeros((0, 3)))
+    assert report.passed
+    empty = report["input"]
+    assert (empty.shape, empty.worst_index, empty.n_failed) == ((0, 3), (), 0)
+    assert (empty.max_abs_error, empty.max_rel_error, empty.max_error_ratio) == (0.0, 0.0, 0.0)
+    assert (empty.analytic, empty.numeric, empty.tolerance) == (0.0, 0.0, 0.0)
+    report = check_gradients(EmptyParameter(), np.ones((2, 3)))
+    assert [(t.name, t.shape, t.worst_index) for t in report.tensors] == [
+        ("input", (2, 3), report["input"].worst_index),
+        ("unused", (0, 3), ()),
+    ]
+    assert report["input"].n_failed == 0

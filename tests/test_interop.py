@@ -251,10 +251,15 @@ def test_a_float64_slope_float32_cannot_hold_is_not_rounded(workdir: Path) -> No
 # ---------------------------------------------------------------------------------------------
 
 LAYERS: dict[str, Callable[[int], nl.Layer]] = {
-    **{kind.name: kind.example for kind in interop.layer_kinds() if kind.torch},
+    **{
+        kind.name: kind.example
+        for kind in interop.layer_kinds()
+        if kind.torch and kind.sample_shape is None
+    },
     "Linear(bias=False)": lambda n: nl.Linear(n, 2, bias=False, rng=n),
 }
-"""Every registered kind that converts to PyTorch, by its example, and a Linear without bias."""
+"""Every registered kind on rows that converts to PyTorch, by its example, and a Linear without
+bias. The kinds with a ``sample_shape`` (images) are in tests/test_interop_images.py."""
 
 
 @pytest.mark.parametrize("name", LAYERS)

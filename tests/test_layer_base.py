@@ -314,3 +314,16 @@ def test_the_method_as_written_stays_reachable_unchecked() -> None:
     np.testing.assert_array_equal(raw(layer, np.ones((3, 2))), layer(np.ones((3, 2))))
     with pytest.raises(AttributeError):  # a list is not converted: nothing checks it
         raw(layer, [[1.0, 1.0]])
+
+
+def test_load_state_dict_is_strict_unless_told_otherwise() -> None:
+    """By default every key must be there and nothing else; strict=False skips both kinds."""
+    layer = nl.Linear(2, 3, rng=0)
+    weight = np.full((2, 3), 7.0)
+    with pytest.raises(nl.LoadError, match="missing key 'bias'"):
+        layer.load_state_dict({"weight": weight})
+    with pytest.raises(nl.LoadError, match="unexpected key 'scale'"):
+        layer.load_state_dict({**layer.state_dict(), "scale": np.ones(1)})
+    assert not (layer.weight.data == 7.0).any()  # nothing was loaded
+    layer.load_state_dict({"weight": weight, "scale": np.ones(1)}, strict=False)
+    np.testing.assert_array_equal(layer.weight.data, weight)

@@ -356,6 +356,60 @@ def test_a_layer_that_cannot_be_rebuilt_is_refused_at_save(
     assert os.listdir(tmp_path) == ["model.npz"]
 
 
+def test_a_weight_tied_between_two_layers_is_refused_at_save_naming_both(tmp_path: Path) -> None:
+    """Saved, the file would hold the weight once and nl.load would refuse it (a missing key):
+    refused at save instead, naming both places, and nothing is written."""
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"old contents")
+    first, second = nl.Linear(3, 3, rng=0), nl.Linear(3, 3)
+    second.weight = first.weight
+    model = nl.Sequential(first, nl.Sigmoid(), nl.Sequential(second))
+    with pytest.raises(
+        nl.SaveError,
+        match=re.escape(
+            "nl.save: parameter '0.weight' is also '2.0.weight': one parameter held by two "
+            "layers, Sequential layer 0 and Sequential layer 2.0."
+        ),
+    ):
+        save(model, path)
+    assert path.read_bytes() == b"old contents"
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+class TiedPair(nl.Layer):
+    """y = (x W) W^T: one weight used twice, the tie made by the constructor."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+        self.encoder = nl.Linear(n, n, bias=False, rng=0)
+        self.tied = self.encoder.weight  # the same Parameter under a second name
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x, self.h = x, x @ self.tied.data
+        return self.h @ self.tied.data.T
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        grad_h = grad_y @ self.tied.data
+        self.tied.grad += self.x.T @ grad_h + grad_y.T @ self.h
+        return grad_h @ self.tied.data.T
+
+    def get_config(self) -> dict[str, Any]:
+        return {"n": self.n}
+
+
+def test_a_tie_its_layer_makes_is_saved_and_restored(tmp_path: Path) -> None:
+    pair = TiedPair(3)
+    pair.encoder.weight.data[...] = np.arange(9.0).reshape(3, 3)
+    save(nl.Sequential(pair, nl.Sigmoid()), tmp_path / "model.npz")
+    loaded = load(tmp_path / "model.npz", custom_layers={"TiedPair": TiedPair})
+    assert isinstance(loaded, nl.Sequential)
+    again = loaded[0]
+    assert isinstance(again, TiedPair)
+    assert again.tied is again.encoder.weight
+    np.testing.assert_array_equal(again.tied.data, np.arange(9.0).reshape(3, 3))
+
+
 # ---------------------------------------------------------------------------------------------
 # Corrupt files: always one LoadError, never another exception
 # ---------------------------------------------------------------------------------------------

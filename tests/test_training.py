@@ -189,7 +189,7 @@ def test_progress_off_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None
     assert captured.out == captured.err == ""
 
 
-def test_progress_without_tqdm_prints_a_line_per_epoch(
+def test_progress_without_tqdm_prints_plain_lines(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "tqdm", None)
@@ -201,12 +201,8 @@ def test_progress_without_tqdm_prints_a_line_per_epoch(
     )  # fmt: skip
     captured = capsys.readouterr()
     assert captured.out == ""
-    lines = captured.err.splitlines()
-    assert [line.split()[:2] for line in lines] == [
-        ["epoch", "1/3"],
-        ["epoch", "2/3"],
-        ["epoch", "3/3"],
-    ]
+    lines = captured.err.splitlines()  # throttled to a line a second: the first and the last
+    assert [line.split()[:2] for line in lines] == [["epoch", "1/3"], ["epoch", "3/3"]]
     assert all("loss" in line and "val_accuracy" in line and "samples/s" in line for line in lines)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from nnlite._architecture import at, flatten, input_width, parameter_dtype
+from nnlite._constraints import Integer, TupleOf
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind, supported
 from nnlite._validation import label
@@ -33,6 +34,7 @@ def import_onnx() -> Any:
         onnx = importlib.import_module("onnx")
         importlib.import_module("onnx.checker")  # submodules used below, loaded explicitly
         importlib.import_module("onnx.numpy_helper")
+        importlib.import_module("onnx.shape_inference")
     except ImportError as error:
         raise MissingExtraError(
             'exporting to ONNX needs onnx: pip install "nnlite[onnx]"'
@@ -74,7 +76,13 @@ class OnnxGraph:
         return self.onnx.numpy_helper.from_array(values)
 
 
-def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) -> None:
+def to_onnx(
+    model: Layer,
+    path: str | os.PathLike[str],
+    *,
+    dtype: Any = None,
+    input_shape: tuple[int, ...] | None = None,
+) -> None:
     """Write ``model`` as an ONNX graph y = model(x), opset 17, checked, written atomically.
 
     The graph has one input ``"x"`` of shape (N, in_features) and one output ``"y"``, N dynamic
@@ -89,6 +97,10 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
       ``Relu(x) + slope * (x - Relu(x))`` with slope a float64 constant instead;
     - BiasAppend: ``Concat(x, ones, axis=1)``, the ones column ``ConstantOfShape([N, 1])`` with N
       read from ``Shape(x)`` at run time, so the batch size stays free;
+    - Conv2d, MaxPool2d, AvgPool2d: ``Conv``, ``MaxPool``, ``AveragePool``; in a float64 graph
+      Conv2d and AvgPool2d become the same windows as slices, then ``MatMul`` (nnlite's im2col)
+      and ``ReduceMean``, as ONNX Runtime has no float64 Conv or AveragePool;
+    - Flatten, Unflatten: ``Flatten(axis=1)``, ``Reshape`` to (N, *shape);
     - a kind registered with :func:`nnlite.interop.register`: the nodes its entry gives.
 
     The graph passes ``onnx.checker.check_model(full_check=True)`` (which infers every shape)
@@ -99,11 +111,17 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
         path: the file to write, used as given (``.onnx`` is customary, never added).
         dtype: the graph's float type; by default the parameters' dtype. Only a model without
             parameters can choose (float32 or float64).
+        input_shape: the shape of one sample of the input, for a model that does not take rows:
+            ``(C, H, W)`` for images, so the input is (N, C, H, W). By default rows
+            (N, input width), the width the first layer that requires one fixes (an
+            ``Unflatten((1, 8, 8))`` before a Conv2d makes a model on images take rows).
 
     Raises:
         ConversionError: (a TypeError) a layer has no ONNX counterpart.
         ValueError: the parameters mix float32 and float64. ShapeError: a layer's required input
-            width (a Linear's in_features) does not match the width reaching it.
+            width (a Linear's in_features) does not match the width reaching it; the first layer
+            takes images and ``input_shape`` is not given; or ``input_shape`` is not the rows
+            the model requires.
         MissingExtraError: onnx is not installed.
         OSError: the file could not be written; a file already at ``path`` is unchanged.
     """
@@ -122,7 +140,8 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
         )
     graph = OnnxGraph(onnx, np.dtype(dtype))
     in_width = input_width(model)
-    width: int | None = in_width
+    sample = _sample_shape(model, in_width, input_shape)
+    width: int | None = sample[0] if len(sample) == 1 else None
     name = "x"
     for where, layer in flatten(model):
         name, width = _add(graph, layer, where, name, width)
@@ -134,17 +153,47 @@ def to_onnx(model: Layer, path: str | os.PathLike[str], *, dtype: Any = None) ->
         helper.make_graph(
             graph.nodes,
             "nnlite",
-            [helper.make_tensor_value_info("x", graph.elem_type, ["N", in_width])],
-            [helper.make_tensor_value_info("y", graph.elem_type, ["N", width])],
+            [helper.make_tensor_value_info("x", graph.elem_type, ["N", *sample])],
+            # Rows of a known width; otherwise the shape ONNX infers, below.
+            [helper.make_tensor_value_info("y", graph.elem_type, _rows(width))],
             initializer=graph.initializers,
         ),
         producer_name="nnlite",
         opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
         ir_version=ONNX_IR_VERSION,
     )
+    proto = onnx.shape_inference.infer_shapes(proto, strict_mode=True)
     onnx.checker.check_model(proto, full_check=True)
     data = proto.SerializeToString()
     write_atomically(os.fspath(path), lambda file: file.write(data))
+
+
+def _rows(width: int | None) -> list[str | int] | None:
+    """The output's declared shape: rows (N, width), or None to leave it to shape inference."""
+    return None if width is None else ["N", width]
+
+
+def _sample_shape(
+    model: Layer, in_width: int | None, input_shape: tuple[int, ...] | None
+) -> tuple[int | None, ...]:
+    """The shape of one sample of the graph's input: ``input_shape``, or rows (width)."""
+    if input_shape is not None:
+        shape = TupleOf(Integer(low=1)).check("to_onnx", "input_shape", input_shape)
+        if in_width is not None and shape != (in_width,):
+            raise ShapeError(
+                f"to_onnx: the model takes rows (N, {in_width}), not input_shape {shape}"
+            )
+        return shape
+    for where, layer in flatten(model):
+        kind = layer_kind(type(layer))
+        if kind is not None and kind.sample_shape is not None and kind.input_width(layer) is None:
+            raise ShapeError(
+                f"to_onnx: {at(where)}{label(layer)} does not take rows: pass input_shape, the "
+                f"shape of one sample (such as (C, H, W) for images)"
+            )
+        if kind is None or not kind.any_shape:
+            break
+    return (in_width,)
 
 
 def _add(

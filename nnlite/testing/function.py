@@ -355,6 +355,47 @@ def argument_names(f: Callable[..., Any]) -> list[str]:
     return [name for name, p in signature.parameters.items() if p.kind in kinds]
 
 
+Classify = Callable[[Any, bool], tuple[Kind | None, Any]]
+
+
+def slot_arguments(
+    caller: str,
+    inputs: Sequence[Any],
+    names: Sequence[str],
+    constants: Iterable[int | str],
+    classify: Classify,
+    hint: str,
+) -> tuple[list[Argument], list[int | None]]:
+    """The checked arguments of a framework function, and where each input goes.
+
+    ``classify(value, marked_constant)`` gives an input's kind ("parameter", "constant", or None
+    for a value passed through as it is) and its value as a numpy array or strategy; ``hint``
+    says, in the error, what to pass instead. The first
+    differentiated input becomes the "input" the checks perturb first. ``slots[i]`` is input i's
+    index in the arguments, or None for a passed-through value.
+
+    Raises:
+        ValueError: no input is differentiated.
+    """
+    marked = {str(c) for c in constants}
+    arguments: list[Argument] = []
+    slots: list[int | None] = []
+    for position, (name, value) in enumerate(zip(names, inputs, strict=True)):
+        kind, array = classify(value, name in marked or str(position) in marked)
+        if kind is None:
+            slots.append(None)
+            continue
+        if kind != "constant" and not any(a.kind == "input" for a in arguments):
+            kind = "input"
+        slots.append(len(arguments))
+        arguments.append(Argument(name, kind, array))
+    if not any(a.kind == "input" for a in arguments):
+        raise ValueError(
+            f"{caller}: no input is differentiated; pass {hint}, not all of them constants"
+        )
+    return arguments, slots
+
+
 __all__ = [
     "FUNCTION_CHECKS",
     "Argument",
@@ -362,4 +403,5 @@ __all__ = [
     "argument_names",
     "check_adapted",
     "is_strategy",
+    "slot_arguments",
 ]

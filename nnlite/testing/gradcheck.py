@@ -45,6 +45,7 @@ from typing import Any, overload
 import numpy as np
 from numpy.typing import ArrayLike
 
+from nnlite._constraints import Integer, Optional
 from nnlite._validation import as_float_array, label
 from nnlite.errors import ShapeError
 from nnlite.layer import Layer
@@ -73,6 +74,8 @@ class TensorCheck:
         tolerance: the allowed error at ``worst_index``.
         n_failed: how many elements exceed their tolerance.
         max_error_ratio: the largest error / tolerance; above 1 fails. How close a pass came.
+        n_checked: how many elements were compared, when ``max_elements`` chose a random subset
+            of them; None when every element was.
     """
 
     name: str
@@ -85,6 +88,7 @@ class TensorCheck:
     tolerance: float
     n_failed: int
     max_error_ratio: float
+    n_checked: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -98,8 +102,9 @@ class TensorCheck:
         if self.name == "prediction":
             what = "prediction"
         error = abs(self.analytic - self.numeric)
+        of = f"{size}" if self.n_checked is None else f"{self.n_checked} checked (of {size})"
         return (
-            f"gradient of the {what} is wrong: {self.n_failed} of {size} elements differ from "
+            f"gradient of the {what} is wrong: {self.n_failed} of {of} elements differ from "
             f"finite differences\n"
             f"  worst at index {self.worst_index}: analytic {self.analytic:.10g}, "
             f"numeric {self.numeric:.10g}\n"
@@ -152,6 +157,8 @@ class GradientReport:
         ]
         for t in self.tensors:
             status = "" if t.passed else f"  FAILED ({t.n_failed} elements)"
+            if t.n_checked is not None:
+                status += f"  ({t.n_checked:,} of {math.prod(t.shape):,} elements checked)"
             lines.append(
                 f"  {t.name:<{width}}  {t.shape!s:<12}  {t.max_abs_error:>11.2e}  "
                 f"{t.max_rel_error:>11.2e}  {t.max_error_ratio:>11.1e}{status}"
@@ -161,7 +168,14 @@ class GradientReport:
 
 @overload
 def check_gradients(
-    subject: Layer, x: ArrayLike, /, *, grad_y: ArrayLike | None = None, rng: RngLike = 0
+    subject: Layer,
+    x: ArrayLike,
+    /,
+    *,
+    grad_y: ArrayLike | None = None,
+    rng: RngLike = 0,
+    max_elements: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> GradientReport: ...
 @overload
 def check_gradients(
@@ -175,6 +189,8 @@ def check_gradients(
     *,
     grad_y: ArrayLike | None = None,
     rng: RngLike = 0,
+    max_elements: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> GradientReport:
     """Check backward against central finite differences, for the input and every parameter.
 
@@ -192,6 +208,12 @@ def check_gradients(
         rng: seed or Generator for the random ``grad_y`` (default 0: the same check every run). An
             int seed selects a stream of nnlite's own, independent of ``np.random.default_rng``
             of the same seed, so data drawn with ``default_rng(0)`` is never also ``grad_y``.
+        max_elements: for a layer only, the most elements to estimate, input and parameters
+            together (each costs four forwards). None (the default): every element. Beyond it a
+            random subset is checked, drawn from ``rng`` after ``grad_y``, each tensor getting
+            its share by size and at least one element; the report says how many per tensor.
+        progress: for a layer only, called as ``progress(done, total)`` after each element
+            estimated, ``total`` being the number of elements to estimate.
 
     Returns:
         A :class:`GradientReport` (max abs and relative error per tensor) when every gradient
@@ -216,28 +238,41 @@ def check_gradients(
             raise TypeError(
                 "check_gradients(loss, ...) takes no grad_y: a loss is the end of the chain"
             )
+        if max_elements is not None or progress is not None:
+            raise TypeError("check_gradients(loss, ...) takes no max_elements or progress")
         return _check_loss(subject, x, target)
     if isinstance(subject, Layer):
         if target is not None:
             raise TypeError("check_gradients(layer, x) takes no target; pass grad_y= to set dL/dy")
-        return _check_layer(subject, x, grad_y, rng)
+        max_elements = Optional(Integer(low=1)).check(
+            "check_gradients", "max_elements", max_elements
+        )
+        return _check_layer(subject, x, grad_y, rng, max_elements, progress)
     raise TypeError(f"check_gradients expects a Layer or a Loss, got a {type(subject).__name__}")
 
 
 def _check_layer(
-    layer: Layer, x: ArrayLike, grad_y: ArrayLike | None, rng: RngLike
+    layer: Layer,
+    x: ArrayLike,
+    grad_y: ArrayLike | None,
+    rng: RngLike,
+    max_elements: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> GradientReport:
     subject = label(layer)
     layer = replica(layer, np.float64)
     x64 = _float64_copy_of(as_float_array(x, layer, "input"))
     require_finite_input(x64, f"check_gradients({subject})", "x")
+    for name, parameter in layer.named_parameters():
+        require_finite_input(parameter.data, f"check_gradients({subject})", _tensor_words(name))
     pinned = Pinned(layer)
     y = np.array(pinned.forward(x64.copy()), copy=True)
     require_finite(y, subject, "forward's output")
     require_deterministic(pinned, x64, y, subject)
     weights: FloatArray
+    generator = upstream_generator(rng)
     if grad_y is None:
-        weights = upstream_generator(rng).standard_normal(y.shape)
+        weights = generator.standard_normal(y.shape)
     else:
         weights = _float64_copy_of(as_float_array(grad_y, layer, "grad_y"))
         if weights.shape != y.shape:
@@ -263,7 +298,12 @@ def _check_layer(
 
     y0 = evaluate()
     tensors = [("input", x64)] + [(name, parameter.data) for name, parameter in named]
-    estimates = [_estimate_tensor(values, evaluate, weights, y0) for _, values in tensors]
+    masks = _subset([values.shape for _, values in tensors], max_elements, generator)
+    ticks = _counter(masks, [values.size for _, values in tensors], progress)
+    estimates = [
+        _estimate_tensor(values, evaluate, weights, y0, mask, ticks)
+        for (_, values), mask in zip(tensors, masks, strict=True)
+    ]
     for (name, _), estimate in zip(tensors, estimates, strict=True):
         require_finite(
             estimate.value,
@@ -272,11 +312,12 @@ def _check_layer(
             "near the input)",
         )
     condition = sum(
-        _condition(values, e) for (_, values), e in zip(tensors, estimates, strict=True)
+        _condition(values, e, mask)
+        for (_, values), e, mask in zip(tensors, estimates, masks, strict=True)
     )
     checks = tuple(
-        _compare(name, analytic[name], e, condition)
-        for (name, _), e in zip(tensors, estimates, strict=True)
+        _compare(name, analytic[name], e, condition, mask)
+        for (name, _), e, mask in zip(tensors, estimates, masks, strict=True)
     )
     report = _finish(GradientReport(subject, checks))
     # backward is right; training's backward_parameters must then add the same gradients.
@@ -391,8 +432,8 @@ def _check_backward_parameters(
     tolerance = math.sqrt(np.finfo(np.float64).eps)
     for name, parameter in named:
         expected, got = from_backward[name], parameter.grad
-        scale = np.max(np.abs(expected), initial=0.0)  # initial: a parameter may have no elements
-        allowed = tolerance * (np.maximum(np.abs(expected), np.abs(got)) + scale)
+        largest = np.max(np.abs(expected), initial=0.0)  # initial: a parameter may be empty
+        allowed = tolerance * (np.maximum(np.abs(expected), np.abs(got)) + largest)
         error = np.abs(got - expected)
         if not np.all(error <= allowed):
             index = np.unravel_index(np.argmax(error - allowed), error.shape)
@@ -422,10 +463,20 @@ def _check_loss(loss: Loss, prediction: ArrayLike, target: ArrayLike) -> Gradien
 
     estimate = _estimate_tensor(prediction64, evaluate, np.ones(()), evaluate())
     require_finite(estimate.value, subject, "the finite-difference estimate of the prediction")
+
+    def evaluate_at_moved_target() -> FloatArray:
+        try:
+            return evaluate()
+        except ValueError:  # moved off the loss's domain: BCELoss's [0, 1], class labels
+            return np.array(np.nan)
+
     # The target is an input of the loss too: its rounding counts in the condition of L, with
-    # dL/dtarget measured the same way (and not compared with anything).
-    target_estimate = _estimate_tensor(target64, evaluate, np.ones(()), evaluate())
-    condition = _condition(prediction64, estimate) + _condition(target64, target_estimate)
+    # dL/dtarget measured the same way (and not compared with anything). A target the loss
+    # refuses once moved sits at the edge of its domain, a label 0 or 1 or a class index: an
+    # exact number, whose estimate (NaN) is left out.
+    target_estimate = _estimate_tensor(target64, evaluate_at_moved_target, np.ones(()), evaluate())
+    target_condition = float(np.nansum(np.abs(target64) * np.abs(target_estimate.value)))
+    condition = _condition(prediction64, estimate) + target_condition
     return _finish(
         GradientReport(subject, (_compare("prediction", analytic, estimate, condition),))
     )
@@ -452,17 +503,25 @@ class _Estimates:
 
 
 def _estimate_tensor(
-    values: FloatArray, evaluate: Callable[[], FloatArray], weights: FloatArray, y0: FloatArray
+    values: FloatArray,
+    evaluate: Callable[[], FloatArray],
+    weights: FloatArray,
+    y0: FloatArray,
+    mask: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> _Estimates:
-    """Estimate d(sum(weights * y))/d(values[i]) for every i, perturbing ``values`` in place."""
+    """Estimate d(sum(weights * y))/d(values[i]) for every i (every i where ``mask`` is True),
+    perturbing ``values`` in place; ``tick()`` after each. Elements left out get estimates of
+    0 with no error, which :func:`_compare` leaves out in turn."""
     precision = np.finfo(np.result_type(y0.dtype, np.float32))
     eps = float(precision.eps)
     # Below the smallest normal number precision is absolute: each output may be off by a step.
     underflow = y0.size * float(precision.smallest_subnormal)
-    fields = {key: np.empty(values.shape) for key in ("value", "low", "high", "truncation")}
-    rounding = np.empty(values.shape)
-    step = np.empty(values.shape)
-    for index in np.ndindex(values.shape):
+    fields = {key: np.zeros(values.shape) for key in ("value", "low", "high", "truncation")}
+    rounding = np.zeros(values.shape)
+    step = np.ones(values.shape)
+    indices = np.ndindex(values.shape) if mask is None else map(tuple, np.argwhere(mask))
+    for index in indices:
         v = float(values[index])
         h = _step(v, eps)
         outputs = {}
@@ -495,6 +554,8 @@ def _estimate_tensor(
         noise = abs(fourth) / 8.4 * 0.95  # R's noise is about 0.95 / h times one f's
         rounding[index] = (eps * float(np.sum(np.abs(weights) * size)) + underflow + noise) / h
         step[index] = h
+        if tick is not None:
+            tick()
     return _Estimates(**fields, rounding=rounding, step=step, eps=eps)
 
 
@@ -559,15 +620,27 @@ def directional_estimate(
     )
 
 
-def _condition(values: FloatArray, estimates: _Estimates) -> float:
-    """sum |v df/dv| over a tensor: how much f moves when each v moves by a relative 1."""
-    return float(np.sum(np.abs(values) * np.abs(estimates.value)))
+def _condition(
+    values: FloatArray,
+    estimates: _Estimates,
+    mask: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+) -> float:
+    """sum |v df/dv| over a tensor: how much f moves when each v moves by a relative 1. Over a
+    subset (``mask``), the subset's sum scaled up to the whole tensor."""
+    terms = np.abs(values) * np.abs(estimates.value)
+    if mask is None:
+        return float(np.sum(terms))
+    return float(np.sum(terms[mask]) * values.size / np.count_nonzero(mask))
 
 
 def _compare(
-    name: str, analytic: FloatArray, estimates: _Estimates, condition: float
+    name: str,
+    analytic: FloatArray,
+    estimates: _Estimates,
+    condition: float,
+    mask: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
 ) -> TensorCheck:
-    """Compare backward's values with the estimates, element by element."""
+    """Compare backward's values with the estimates, element by element (those of ``mask``)."""
     tolerance = _tolerance(estimates, condition)
     error = np.maximum.reduce(
         [estimates.low - analytic, analytic - estimates.high, np.zeros(analytic.shape)]
@@ -578,6 +651,8 @@ def _compare(
         relative = np.divide(error, scale, out=np.zeros_like(error), where=scale > 0)
         excess = np.divide(error, tolerance, out=np.full_like(error, np.inf), where=tolerance > 0)
     excess[error == 0] = 0.0
+    if mask is not None:  # the elements left out: no error, and never the worst
+        error[~mask], relative[~mask], excess[~mask] = 0.0, 0.0, -1.0
     if analytic.size == 0:
         return TensorCheck(name, analytic.shape, 0.0, 0.0, (), 0.0, 0.0, 0.0, 0, 0.0)
     worst = tuple(int(i) for i in np.unravel_index(np.argmax(excess), analytic.shape))
@@ -592,7 +667,49 @@ def _compare(
         tolerance=float(tolerance[worst]),
         n_failed=int(np.count_nonzero(error > tolerance)),
         max_error_ratio=float(excess[worst]),
+        n_checked=None if mask is None else int(np.count_nonzero(mask)),
     )
+
+
+def _subset(
+    shapes: Sequence[tuple[int, ...]], max_elements: int | None, generator: np.random.Generator
+) -> list[np.ndarray[Any, np.dtype[np.bool_]] | None]:
+    """Which elements of each tensor to estimate: all (None for every tensor) when they number
+    at most ``max_elements``, else a random subset, each tensor's share by its size and at
+    least one element of each (so a tensor is never left unchecked)."""
+    sizes = [math.prod(shape) for shape in shapes]
+    total = sum(sizes)
+    if max_elements is None or total <= max_elements:
+        return [None] * len(shapes)
+    masks: list[np.ndarray[Any, np.dtype[np.bool_]] | None] = []
+    for shape, size in zip(shapes, sizes, strict=True):
+        share = min(size, max(1, max_elements * size // total))
+        mask = np.zeros(size, dtype=bool)
+        mask[generator.choice(size, share, replace=False)] = True
+        masks.append(mask.reshape(shape))
+    return masks
+
+
+def _counter(
+    masks: Sequence[np.ndarray[Any, np.dtype[np.bool_]] | None],
+    sizes: Sequence[int],
+    progress: Callable[[int, int], object] | None,
+) -> Callable[[], None] | None:
+    """A ``tick()`` that reports ``progress(done, total)`` over the elements to estimate."""
+    if progress is None:
+        return None
+    total = sum(
+        size if mask is None else int(np.count_nonzero(mask))
+        for mask, size in zip(masks, sizes, strict=True)
+    )
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    return tick
 
 
 def _tolerance(estimates: _Estimates, condition: float) -> FloatArray:

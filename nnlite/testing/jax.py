@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite.errors import MissingExtraError
-from nnlite.testing.function import Argument, argument_names, check_adapted, is_strategy
+from nnlite.testing.function import Kind, argument_names, check_adapted, is_strategy, slot_arguments
 from nnlite.testing.gradcheck import GradientReport
 from nnlite.typing import FloatArray, RngLike
 
@@ -81,25 +81,14 @@ def check_custom_vjp(
     jax, jnp = _import_jax()
     names = argument_names(f)
     names = [names[i] if i < len(names) else f"input{i}" for i in range(len(inputs))]
-    marked = {str(c) for c in constants}
-    arguments: list[Argument] = []
-    slots: list[int | None] = []
-    for position, (name, value) in enumerate(zip(names, inputs, strict=True)):
-        if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jnp.floating):
-            value = np.asarray(value)
-        if not (is_strategy(value) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")):
-            slots.append(None)
-            continue
-        kind: Any = "constant" if name in marked or str(position) in marked else "parameter"
-        if kind == "parameter" and not any(a.kind == "input" for a in arguments):
-            kind = "input"
-        slots.append(len(arguments))
-        arguments.append(Argument(name, kind, value))
-    if not any(a.kind == "input" for a in arguments):
-        raise ValueError(
-            f"check_custom_vjp({getattr(f, '__name__', f)!r}): no input is differentiated; pass "
-            "float arrays, not all of them constants"
-        )
+    arguments, slots = slot_arguments(
+        f"check_custom_vjp({getattr(f, '__name__', f)!r})",
+        inputs,
+        names,
+        constants,
+        lambda value, constant: _classify(jax, jnp, value, constant),
+        "float arrays",
+    )
     kinds = [a.kind for a in arguments]
     differentiated = [i for i, kind in enumerate(kinds) if kind != "constant"]
 
@@ -142,6 +131,16 @@ def check_custom_vjp(
             max_examples=max_examples,
             skip={"no_mutation": "a JAX array cannot be changed in place"},
         )
+
+
+def _classify(jax: Any, jnp: Any, value: Any, constant: bool) -> tuple[Kind | None, Any]:
+    """The kind of an input ("parameter" for a differentiated one, "constant", or None for a value
+    passed as it is) and its value as a numpy array (or strategy)."""
+    if isinstance(value, jax.Array) and jnp.issubdtype(value.dtype, jnp.floating):
+        value = np.asarray(value)
+    if is_strategy(value) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+        return ("constant" if constant else "parameter"), value
+    return None, value
 
 
 def _import_jax() -> tuple[Any, Any]:

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from nnlite.errors import MissingExtraError
-from nnlite.testing.function import Argument, Kind, check_adapted, is_strategy
+from nnlite.testing.function import Kind, check_adapted, is_strategy, slot_arguments
 from nnlite.testing.gradcheck import GradientReport
 from nnlite.typing import FloatArray, RngLike
 
@@ -92,23 +92,14 @@ def check_function(
             f"check_function expects a torch.autograd.Function subclass, got {function!r}"
         )
     names = _forward_names(function, len(inputs))
-    marked = {str(c) for c in constants}
-    arguments: list[Argument] = []
-    slots: list[int | None] = []  # per input: its index in arguments, or None for a passed value
-    for position, (name, value) in enumerate(zip(names, inputs, strict=True)):
-        kind, array = _classify(torch, value, name in marked or str(position) in marked)
-        if kind is None:
-            slots.append(None)
-            continue
-        if kind != "constant" and not any(a.kind == "input" for a in arguments):
-            kind = "input"
-        slots.append(len(arguments))
-        arguments.append(Argument(name, kind, array))
-    if not any(a.kind == "input" for a in arguments):
-        raise ValueError(
-            f"check_function({function.__name__}): no input is differentiated; pass float "
-            "tensors with requires_grad=True, or numpy arrays, not all of them constants"
-        )
+    arguments, slots = slot_arguments(
+        f"check_function({function.__name__})",
+        inputs,
+        names,
+        constants,
+        lambda value, constant: _classify(torch, value, constant),
+        "float tensors with requires_grad=True, or numpy arrays",
+    )
     kinds = [a.kind for a in arguments]
     record: dict[str, tuple[Any, ...]] = {}
     probe = _probe(function, record)
