@@ -1,0 +1,365 @@
+"""check_gradients' own arithmetic, pinned where mutation testing found it unpinned.
+
+Each test fails on a named change to ``nnlite/testing/gradcheck.py`` that the rest of the suite let
+pass: the one-sided estimates divided by 3h instead of 2h (then a gradient at 0.7 times the truth
+passes), and the branch for a tensor with no elements (which no other test reached).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import nnlite as nl
+from nnlite.testing import check_gradients
+from nnlite.testing.gradcheck import (
+    DirectionalEstimate,
+    TensorCheck,
+    directional_estimate,
+    upstream_generator,
+)
+
+X = np.array([[0.1, 0.5, -0.9], [1.3, -0.2, 0.7]])
+
+
+class ScaledSine(nl.Layer):
+    """y = sin(x), with backward's dL/dx multiplied by ``factor`` (1: correct)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return self.factor * np.cos(self.x) * grad_y
+
+    def get_config(self) -> dict[str, float]:
+        return {"factor": self.factor}
+
+
+def test_the_correct_sine_passes() -> None:
+    """The control: the catching tests below fail for the factor, not for the layer."""
+    assert check_gradients(ScaledSine(), X).passed
+
+
+@pytest.mark.parametrize("factor", [0.7, 0.9, 1 - 1e-5, 1 + 1e-5, 1.1, 1.3])
+def test_a_gradient_off_by_a_factor_is_caught(factor: float) -> None:
+    """Too small or too large, by 30% or by a relative 1e-5: each one fails."""
+    with pytest.raises(AssertionError, match="gradient of the input is wrong"):
+        check_gradients(ScaledSine(factor), X)
+
+
+def sine_along(direction: nl.FloatArray, x: nl.FloatArray) -> Callable[[float], nl.FloatArray]:
+    return lambda t: np.sin(x + t * direction)
+
+
+def test_every_estimate_of_a_smooth_slope_is_the_slope() -> None:
+    """R, F and B each agree with the slope: R to 1e-9, F and B to their truncation error.
+
+    d/dt sum(w * sin(x + t d)) at t = 0 is sum(w cos(x) d), the reference (closed form). The
+    one-sided differences are second order, off by h^2 f'''(0) / 3: two thirds of the measured
+    truncation error |D(h) - D(2h)| = h^2 f'''(0) / 2.
+    """
+    rng = np.random.default_rng(3)
+    x, d, w = (rng.standard_normal(5) for _ in range(3))
+    slope = float(np.sum(w * np.cos(x) * d))
+    estimate = directional_estimate(sine_along(d, x), w, condition=0.0, slope_magnitude=0.0)
+    assert estimate.value == pytest.approx(slope, rel=1e-9)
+    assert 0 < estimate.truncation < 1e-6 * abs(slope)
+    assert estimate.low < estimate.high  # F and B differ here: both are compared
+    for one_sided in (estimate.low, estimate.high):
+        assert abs(one_sided - slope) <= estimate.truncation
+    assert estimate.smooth
+    # The tolerance is a finite-difference error, far below a relative 1e-6 of the slope.
+    assert 0 < estimate.tolerance < 1e-6 * abs(slope)
+    assert estimate.accepts(slope)
+    assert not estimate.accepts(slope * (1 + 1e-5))
+    assert not estimate.accepts(slope * (1 - 1e-5))
+
+
+@pytest.mark.parametrize(
+    ("f", "left", "right"),
+    [(abs, -1.0, 1.0), (lambda t: max(t, 0.0), 0.0, 1.0), (lambda t: max(-2 * t, 0.0), -2.0, 0.0)],
+)
+def test_at_a_kink_the_one_sided_estimates_are_the_one_sided_slopes(
+    f, left: float, right: float
+) -> None:
+    """At a kink F and B are the two one-sided slopes, exactly (the stencil's points are exact)."""
+    estimate = directional_estimate(
+        lambda t: np.array([f(t)]), np.ones(1), condition=0.0, slope_magnitude=0.0
+    )
+    assert (estimate.low, estimate.high) == (left, right)
+    assert estimate.value == pytest.approx((left + right) / 2, abs=1e-12)
+    assert not estimate.smooth
+    assert estimate.accepts(left)
+    assert estimate.accepts(right)
+
+
+def test_a_batch_of_no_rows_is_checked_and_passes() -> None:
+    """Zero rows: the input's gradient has no elements, and its check is all zeros.
+
+    The parameters' gradients, sums over no rows, are zero and checked as zero.
+    """
+    layer = nl.Linear(3, 2, rng=0)
+    report = check_gradients(layer, np.empty((0, 3)))
+    assert report["input"] == TensorCheck("input", (0, 3), 0.0, 0.0, (), 0.0, 0.0, 0.0, 0, 0.0)
+    assert report.passed
+    for name in ("weight", "bias"):
+        check = report[name]
+        assert check.passed
+        assert (check.analytic, check.numeric, check.max_abs_error) == (0.0, 0.0, 0.0)
+
+
+class DoubleWithEmptyParameter(nl.Layer):
+    """y = 2 x, holding a parameter of no elements; backward's dL/dx is 2 times ``factor``."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        super().__init__()
+        self.factor = factor
+        self.unused = nl.Parameter(np.zeros((0,)))
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        return 2 * x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return 2 * self.factor * grad_y
+
+    def get_config(self) -> dict[str, float]:
+        return {"factor": self.factor}
+
+
+def test_a_parameter_with_no_elements_passes_with_zeros() -> None:
+    report = check_gradients(DoubleWithEmptyParameter(), X)
+    assert report["unused"] == TensorCheck("unused", (0,), 0.0, 0.0, (), 0.0, 0.0, 0.0, 0, 0.0)
+    assert report.passed
+
+
+def test_a_parameter_with_no_elements_hides_no_failure() -> None:
+    """The wrong input gradient fails, and the failure names the input alone."""
+    with pytest.raises(AssertionError, match="gradient of the input is wrong") as caught:
+        check_gradients(DoubleWithEmptyParameter(factor=1.01), X)
+    failures = str(caught.value).split("\n\n")[0]
+    assert "unused" not in failures
+
+
+# --- What the reports say: the wording is the interface a failing test shows its reader. ---
+
+
+def test_a_failure_is_described_with_the_values_and_the_tolerance() -> None:
+    """Written by hand: error |0.5 - 0.25| = 0.25, relative 0.25 / max(0.5, 0.25) = 0.5."""
+    check = TensorCheck("0.weight", (2, 3), 0.25, 0.5, (1, 2), 0.5, 0.25, 1e-3, 2, 250.0)
+    assert check.describe_failure() == (
+        "gradient of the parameter '0.weight' is wrong: 2 of 6 elements differ from finite "
+        "differences\n"
+        "  worst at index (1, 2): analytic 0.5, numeric 0.25\n"
+        "  error 0.25 (relative 0.5), allowed 0.001 (the estimated finite-difference error)"
+    )
+
+
+@pytest.mark.parametrize(("name", "what"), [("input", "input"), ("prediction", "prediction")])
+def test_a_failure_names_the_input_or_the_prediction(name: str, what: str) -> None:
+    """Both values 0: the relative error is 0, not a division by zero."""
+    check = TensorCheck(name, (4,), 0.0, 0.0, (3,), 0.0, 0.0, 0.0, 1, 0.0)
+    assert check.describe_failure() == (
+        f"gradient of the {what} is wrong: 1 of 4 elements differ from finite differences\n"
+        "  worst at index (3,): analytic 0, numeric 0\n"
+        "  error 0 (relative 0), allowed 0 (the estimated finite-difference error)"
+    )
+
+
+def test_a_report_prints_as_a_table() -> None:
+    """Columns padded to the longest name (at least "tensor"), a failing row marked."""
+    passing = TensorCheck("input", (2, 3), 1e-9, 2e-8, (0, 0), 1.0, 1.0, 1e-6, 0, 0.5)
+    failing = TensorCheck("0.weight", (3,), 0.25, 0.5, (1,), 0.5, 0.25, 1e-3, 2, 250.0)
+    report = nl.testing.GradientReport("Sequential", (passing, failing))
+    assert str(report) == (
+        "gradient check of Sequential: FAILED\n"
+        "  tensor    shape         max abs err  max rel err  err/allowed\n"
+        "  input     (2, 3)           1.00e-09     2.00e-08      5.0e-01\n"
+        "  0.weight  (3,)             2.50e-01     5.00e-01      2.5e+02  FAILED (2 elements)"
+    )
+    short = nl.testing.GradientReport("Sigmoid", (passing,))
+    assert str(short) == (
+        "gradient check of Sigmoid: passed\n"
+        "  tensor  shape         max abs err  max rel err  err/allowed\n"
+        "  input   (2, 3)           1.00e-09     2.00e-08      5.0e-01"
+    )
+
+
+def test_an_interval_accepts_its_ends_and_nothing_beyond() -> None:
+    """[low - tolerance, high + tolerance] = [0.5, 2.5], closed; exact binary values."""
+    estimate = DirectionalEstimate(1.5, 1.0, 2.0, 0.5, 0.0, 0.0)
+    assert estimate.accepts(0.5)
+    assert estimate.accepts(2.5)
+    assert not estimate.accepts(np.nextafter(0.5, 0.0))
+    assert not estimate.accepts(np.nextafter(2.5, 3.0))
+    assert not estimate.accepts(float("nan"))
+
+
+# --- A loss: its checks name the loss and the array, and leave the loss as it was. ---
+
+
+@pytest.mark.parametrize("role", ["prediction", "target"])
+def test_a_loss_given_text_names_itself_and_the_array(role: str) -> None:
+    arrays = {"prediction": np.zeros((2, 1)), "target": np.zeros((2, 1))}
+    arrays[role] = "text"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=rf"^MSELoss\(\) expects {role} as a float32/float64 array"):
+        check_gradients(nl.MSELoss(), arrays["prediction"], arrays["target"])
+
+
+@pytest.mark.parametrize("role", ["prediction", "target"])
+def test_a_loss_given_nan_names_the_checker_and_the_array(role: str) -> None:
+    arrays = {"prediction": np.zeros((2, 1)), "target": np.zeros((2, 1))}
+    arrays[role][1, 0] = np.nan
+    with pytest.raises(
+        ValueError,
+        match=rf"^check_gradients\(MSELoss\(\)\): the {role} holds nan at index \(1, 0\) \(1 "
+        "non-finite element\\): gradients can only be checked at finite values$",
+    ):
+        check_gradients(nl.MSELoss(), arrays["prediction"], arrays["target"])
+
+
+class BrokenLoss(nl.Loss):
+    """L = sum(sqrt(y)) (not finite for y < 0), or its backward not finite, as ``mistake`` says.
+
+    It also counts its calls in a list, to show that the checker works on a copy.
+    """
+
+    def __init__(self, mistake: str = "") -> None:
+        self.mistake = mistake
+        self.calls: list[int] = []
+
+    def forward(self, prediction: nl.FloatArray, target: nl.FloatArray) -> float:
+        self.calls.append(1)
+        self.y = prediction
+        with np.errstate(invalid="ignore"):
+            value = float(np.sum(np.sqrt(prediction)))
+        return math.nan if self.mistake == "value" else value
+
+    def backward(self) -> nl.FloatArray:
+        grad = 0.5 / np.sqrt(self.y)
+        return grad * np.nan if self.mistake == "backward" else grad
+
+
+@pytest.mark.parametrize(
+    ("mistake", "prediction", "what"),
+    [
+        ("value", 1.0, "the loss"),
+        ("backward", 1.0, "backward's gradient of the prediction"),
+        ("", 1e-9, "the finite-difference estimate of the prediction"),
+    ],
+)
+def test_a_loss_that_is_not_finite_is_named_with_the_array(
+    mistake: str, prediction: float, what: str
+) -> None:
+    """sqrt near 1e-9: the stencil (h = 2^-13) reaches below 0, where the loss is NaN."""
+    with pytest.raises(AssertionError, match=rf"^BrokenLoss\(\): {what} is not finite"):
+        check_gradients(BrokenLoss(mistake), np.full((2, 1), prediction), np.zeros((2, 1)))
+
+
+def test_a_loss_is_checked_on_a_copy() -> None:
+    loss = BrokenLoss()
+    check_gradients(loss, np.ones((2, 1)), np.zeros((2, 1)))
+    assert loss.calls == []
+
+
+@pytest.mark.parametrize("target", [1e4, 1e6, 1e8])
+def test_a_correct_loss_far_from_a_large_target_passes(target: float) -> None:
+    """The target is an input of the loss too: L = (t - y)^2 / 2N rounds like t^2, and the
+    tolerance must count the target's share of that rounding (the condition of L in t), or a
+    correct MSELoss fails."""
+    prediction = np.array([[0.1], [-0.3], [0.2]])
+    assert check_gradients(nl.MSELoss(), prediction, np.full((3, 1), target)).passed
+
+
+# --- backward_parameters must add what backward adds, to rounding. ---
+
+
+class SkewedLinear(nl.Linear):
+    """A Linear whose backward_parameters adds dL/dW[1, 0] times (1 + ``skew``); backward is right
+    (Linear.backward calls Linear's own backward_parameters)."""
+
+    def __init__(self, skew: float) -> None:
+        super().__init__(3, 2, rng=0)
+        self.skew = skew
+
+    def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+        before = self.weight.grad.copy()
+        nl.Linear.backward_parameters(self, grad_y)
+        self.weight.grad[1, 0] += self.skew * (self.weight.grad[1, 0] - before[1, 0])
+
+    def get_config(self) -> dict[str, float]:
+        return {"skew": self.skew}
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3])
+def test_backward_parameters_off_by_a_relative_1e_6_is_caught(scale: float) -> None:
+    """At any scale of the gradients: the tolerance is relative to them, not to 1."""
+    x = scale * np.random.default_rng(4).standard_normal((4, 3))
+    with pytest.raises(
+        AssertionError,
+        match=r"backward_parameters does not add the gradient backward adds for parameter "
+        r"'weight'\n  worst at index \(1, 0\): backward ",
+    ):
+        check_gradients(SkewedLinear(1e-6), x)
+
+
+@pytest.mark.parametrize("skew", [-1.0, 1.0])
+def test_backward_parameters_that_adds_nothing_or_twice_is_caught(skew: float) -> None:
+    """The message shows both values at the worst element: here got = (1 + skew) expected."""
+    with pytest.raises(AssertionError, match="backward_parameters does not add") as caught:
+        check_gradients(SkewedLinear(skew), np.random.default_rng(5).standard_normal((4, 3)))
+    match = re.search(r"backward (\S+), backward_parameters (\S+)$", str(caught.value))
+    assert match is not None
+    expected, got = float(match.group(1)), float(match.group(2))
+    assert expected != 0
+    assert got == pytest.approx((1 + skew) * expected, rel=1e-9, abs=1e-12)
+
+
+def test_backward_parameters_off_by_rounding_passes() -> None:
+    """A relative 1e-12, rounding's size: the two are the layer's own arithmetic, differently
+    ordered, and may differ by that much."""
+    x = np.random.default_rng(6).standard_normal((4, 3))
+    assert check_gradients(SkewedLinear(1e-12), x).passed
+
+
+def test_a_seed_sequence_for_the_upstream_gradient_is_used_as_it_is() -> None:
+    """Not as an int stream number, and not replaced by fresh entropy: the same SeedSequence
+    gives the same draws as numpy's own generator of it."""
+    drawn = upstream_generator(np.random.SeedSequence(7)).standard_normal(4)
+    expected = np.random.default_rng(np.random.SeedSequence(7)).standard_normal(4)
+    np.testing.assert_array_equal(drawn, expected)
+
+
+class NaNGradient(nl.Linear):
+    """A Linear whose backward returns a NaN dL/dx, or adds a NaN dL/dW, as ``where`` says."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(3, 2, rng=0)
+        self.where = where
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        grad_x = nl.Linear.backward(self, grad_y)
+        if self.where == "input":
+            grad_x[0, 0] = np.nan
+        else:
+            self.weight.grad[0, 0] = np.nan
+        return grad_x
+
+    def get_config(self) -> dict[str, str]:
+        return {"where": self.where}
+
+
+@pytest.mark.parametrize(("where", "words"), [("input", "input"), ("weight", "parameter 'weight'")])
+def test_a_gradient_that_is_not_finite_is_named(where: str, words: str) -> None:
+    with pytest.raises(
+        AssertionError, match=rf": backward's gradient of the {words} is not finite: nan at index"
+    ):
+        check_gradients(NaNGradient(where), X)
