@@ -3,6 +3,7 @@ traceback. Each case runs the command in a process of its own, all of them at on
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -18,6 +19,9 @@ import pytest
 import nnlite as nl
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
 @dataclass
@@ -99,7 +103,8 @@ def cases(folder: Path) -> dict[str, Case]:
         "export mixing float32 and float64": Case(
             ["export", str(folder / "mixed.npz"), "--to", "torch", str(folder / "m.pt")],
             1,
-            "mix float32 and float64",
+            # without torch the command says what to install first, in one line as well
+            "mix float32 and float64" if HAVE_TORCH else 'needs torch: pip install "nnlite[torch]"',
         ),
         "export to a missing folder": Case(
             ["export", str(model), "--to", "onnx", str(folder / "missing" / "m.onnx")],
