@@ -6,7 +6,8 @@ of each batch of 32 rows. Here, against the single process on the full batch:
 
 - the gradients DDP averaged equal the full batch's, from nnlite's own backward and from torch's,
   to float64 rounding (the bound is derived in ``rounding_bound``);
-- both processes end with the same weights, and training makes the loss go down.
+- both processes end with the same weights, those of nnlite's own SGD on the full batches in one
+  process, to rounding; and training makes the loss go down.
 
 Why the average is the full gradient: nnlite's MSELoss is 1/(2N) sum over the N rows, a mean over
 rows. For two halves of n = N/2 rows each, L = (L_0 + L_1) / 2, so dL/dW is the average of the two
@@ -171,6 +172,38 @@ def test_both_processes_end_with_the_same_weights(ranks: list[dict[str, Any]]) -
     assert first.keys() == second.keys() == {"0.weight", "3.weight"}
     for name in first:
         np.testing.assert_array_equal(first[name], second[name])
+
+
+def test_the_processes_take_the_steps_of_one_process_on_the_whole_batch(
+    example: Any, ranks: list[dict[str, Any]]
+) -> None:
+    """The final weights of the 2 processes are those of nnlite's own SGD on the full batches, in
+    one process, to rounding. Each step's difference is at most the learning rate times a
+    gradient difference within ``rounding_bound`` (taken at the start, its largest entry), plus
+    the rounding of W - lr g, eps |W|, on each side; over S steps these add up to
+    S (lr bound + 2 eps max |W|), provided the steps do not amplify earlier differences much,
+    which gradient descent at a stable learning rate (the loss falls every epoch) does not."""
+    model, X, Y = example.problem()
+    start = _first_batch(example)
+    bound = max(np.max(b) for b in rounding_bound(start[0], start[1], start[2]).values())
+    loss, optimizer = nl.MSELoss(), nl.optim.SGD(model.parameters(), lr=example.LEARNING_RATE)
+    steps = 0
+    for parts in example.halves(len(X), example.EPOCHS, example.WORLD_SIZE):
+        rows = np.concatenate(parts)
+        optimizer.zero_grad()
+        loss(model(X[rows]), Y[rows])
+        model.backward_parameters(loss.backward())
+        optimizer.step()
+        steps += 1
+    weights = {name: p.data for name, p in model.named_parameters()}
+    largest = max(np.max(np.abs(w)) for w in weights.values())
+    tolerance = steps * (example.LEARNING_RATE * bound + 2 * EPS * largest)
+    for rank in ranks:
+        trained = _ddp(rank, "weight")
+        assert trained.keys() == weights.keys()
+        for name, w in weights.items():
+            assert np.max(np.abs(trained[name] - w)) <= tolerance, name
+    assert tolerance < 1e-12  # rounding-sized: weights of size 1, a few thousand eps
 
 
 def test_training_makes_the_loss_go_down(example: Any, ranks: list[dict[str, Any]]) -> None:
