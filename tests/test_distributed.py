@@ -24,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def _skip_unless_distributed_runs() -> None:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def example() -> Iterator[Any]:
     """The example's module, importable by name, as the spawned processes import it."""
     _skip_unless_distributed_runs()
     with pytest.MonkeyPatch.context() as patch:
