@@ -16,7 +16,16 @@ from nnlite._constraints import Boolean, Integer, Optional, Real
 from nnlite._finite import _LastFinite as _LastFinite  # also the benchmark's step's guard
 from nnlite._finite import _require_finite
 from nnlite._validation import describe
-from nnlite.checkpoint import load_checkpoint, save_checkpoint
+from nnlite.callbacks import (
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    ProgressBar,
+    Run,
+    StopTraining,
+    _checked,
+    _overrides,
+)
 from nnlite.errors import ArgumentTypeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
@@ -25,9 +34,7 @@ from nnlite.metrics import accuracy as accuracy  # these four were defined here:
 from nnlite.metrics import evaluate as evaluate
 from nnlite.metrics import is_classification_target as is_classification_target
 from nnlite.metrics import predict as predict
-from nnlite.optim import Optimizer
 from nnlite.parameter import Parameter
-from nnlite.progress import Progress
 from nnlite.schedules import Schedule
 from nnlite.typing import FloatArray, RngLike
 
@@ -52,7 +59,8 @@ class History:
         seconds: wall time of each epoch, validation included.
         lr: the optimizer's learning rate at the start of each epoch (empty for an optimizer
             without an ``lr``); with a schedule, the rate it set.
-        stopped_early: True when early stopping ended training before ``epochs``.
+        stopped_early: True when early stopping (or another callback, raising
+            :class:`~nnlite.callbacks.StopTraining`) ended training before ``epochs``.
         best_epoch: with early stopping, the epoch (0-based) with the lowest validation loss,
             whose weights the model holds at the end.
     """
@@ -89,6 +97,7 @@ def fit(
     clip_grad_norm: float | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    callbacks: list[Callback] | None = None,
 ) -> History:
     """Train ``model`` on (X, Y) with mini-batch steps of ``optimizer``, and return the history.
 
@@ -145,6 +154,13 @@ def fit(
             optimizer and schedule (made with the same settings) and run the remaining epochs
             of ``epochs``. The run then ends bit for bit as the uninterrupted one, its history
             included (the seconds aside).
+        callbacks: :class:`nnlite.callbacks.Callback` objects whose hooks run at the start and
+            end of each epoch and batch, in this order, after the progress display and before
+            the checkpoint and early stopping (``progress``, ``checkpoint`` and ``patience`` are
+            shortcuts for :class:`~nnlite.callbacks.ProgressBar`,
+            :class:`~nnlite.callbacks.ModelCheckpoint` and
+            :class:`~nnlite.callbacks.EarlyStopping`). A hook raising
+            :class:`~nnlite.callbacks.StopTraining` ends training; ``stopped_early`` is then True.
 
     Returns:
         A :class:`History`.
@@ -154,7 +170,8 @@ def fit(
         ArgumentValueError: (a ValueError) epochs, batch_size or patience is an int below 1; a
             NaN or infinity in X, Y, validation_data or the model's weights.
         ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
-            is not a bool (the string "false" would have shuffled).
+            is not a bool (the string "false" would have shuffled); callbacks is not a list of
+            Callbacks; checkpoint with an optimizer that is not an nnlite one.
         ValueError: patience without validation_data, or with checkpoint; a schedule of
             another optimizer.
         LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
@@ -184,32 +201,34 @@ def fit(
         patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
-        if checkpoint is not None:
-            raise ValueError("fit: checkpoint cannot resume early stopping yet: drop patience")
+    callbacks = _shortcuts(_checked(callbacks), progress, checkpoint, resume, patience)
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
     _require_finite({"X": X, "Y": Y})
     if validation is not None:
         _require_finite({"validation_data X": validation[0], "validation_data Y": validation[1]})
-    generator = np.random.default_rng(rng)
-    history, start = History(), 0
-    saving = None if checkpoint is None else (checkpoint, _stateful(optimizer))
-    if saving is not None and resume and os.path.exists(saving[0]):
-        path, stateful = saving
-        saved = load_checkpoint(path, model, stateful, schedule=schedule, rng=generator)
-        history, start = saved.history or History(), saved.epoch
-    last_finite = _LastFinite(model)
     n = X.shape[0]
-    best_loss, best_state = math.inf, None
-    parameters = model.parameters()  # listed once: walking the model costs more than a small step
-    given = optimizer  # whose lr the history records
-    # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
-    # schedule stepped per batch after (the optimizer itself when there is neither).
-    optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
-    step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
-    with Progress(epochs, enabled=progress, unit="epoch") as bar:
+    run = Run(model, loss, optimizer, schedule, np.random.default_rng(rng), History(), epochs, n,
+              validation is not None, callbacks=callbacks)  # fmt: skip
+    # Only the callbacks that want each batch are called at each batch: none, most often.
+    batch_hooks = [c.on_batch_end for c in callbacks if _overrides(c, "on_batch_end")]
+    begun: list[Callback] = []  # those whose on_train_start ran: their on_train_end runs
+    try:
+        for callback in callbacks:
+            callback.on_train_start(run)  # a checkpoint being resumed sets run.start and history
+            begun.append(callback)
+        generator, history, start = run.rng, run.history, run.start
+        last_finite = _LastFinite(model)
+        parameters = model.parameters()  # listed once: walking the model costs more than a step
+        given = optimizer  # whose lr the history records
+        # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
+        # schedule stepped per batch after (the optimizer itself when there is neither).
+        optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
+        step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
         for epoch in range(start, epochs):
             started = time.perf_counter()
             _record_lr(history, given)
+            for callback in callbacks:
+                callback.on_epoch_start(epoch)
             order = generator.permutation(n) if shuffle else np.arange(n)
             total = 0.0
             for batch, begin in enumerate(range(0, n, batch_size)):
@@ -223,28 +242,45 @@ def fit(
                 last_finite.keep()
                 optimizer.step()
                 total += value * len(rows)
+                if batch_hooks:
+                    for hook in batch_hooks:
+                        hook(step, value)
                 step += 1
             last_finite.end_epoch(epoch)
             history.loss.append(total / n)
-            summary = _validate(history, model, loss, validation, epoch)
+            logs = _validate(history, model, loss, validation, epoch)
             history.seconds.append(time.perf_counter() - started)
-            bar.update(summary, samples_per_second=n / history.seconds[-1])
             if schedule is not None and schedule.interval == "epoch":
                 schedule.step(history.val_loss[-1] if validation else history.loss[-1])
-            if saving is not None:
-                path, stateful = saving
-                save_checkpoint(path, model, stateful, epoch=epoch + 1, schedule=schedule,
-                                rng=generator, history=history)  # fmt: skip
-            if patience is not None:
-                if history.val_loss[-1] < best_loss:
-                    best_loss, best_state = history.val_loss[-1], model.state_dict()
-                    history.best_epoch = epoch
-                elif epoch - (history.best_epoch or 0) >= patience:
-                    history.stopped_early = True
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+    except StopTraining:
+        run.history.stopped_early = True
+        run.finished = True
+    else:
+        run.finished = True
+    finally:
+        for callback in begun:
+            callback.on_train_end()
+    return run.history
+
+
+def _shortcuts(
+    callbacks: list[Callback],
+    progress: bool | None,
+    checkpoint: str | os.PathLike[str] | None,
+    resume: bool,
+    patience: int | None,
+) -> list[Callback]:
+    """The callbacks of fit's shortcuts around the user's: the progress display first (it shows
+    each epoch as soon as it ends), then the user's, the checkpoint, and early stopping last."""
+    before: list[Callback] = [ProgressBar(progress)]
+    after: list[Callback] = []
+    if checkpoint is not None:
+        after.append(ModelCheckpoint(checkpoint, resume=resume))
+    if patience is not None:
+        after.append(EarlyStopping(patience))
+    return [*before, *callbacks, *after]
 
 
 def _validate(
@@ -279,16 +315,6 @@ def _record_lr(history: History, optimizer: Stepper) -> None:
     lr = getattr(optimizer, "lr", None)
     if isinstance(lr, (int, float)) and not isinstance(lr, bool):
         history.lr.append(float(lr))
-
-
-def _stateful(optimizer: Stepper) -> Optimizer:
-    """The optimizer, if it can save its state for a checkpoint."""
-    if not isinstance(optimizer, Optimizer):
-        raise ArgumentTypeError(
-            f"fit: checkpoint needs an nnlite.optim optimizer (it saves its state_dict), got "
-            f"{describe(optimizer)}"
-        )
-    return optimizer
 
 
 def _check_schedule(schedule: object, optimizer: Stepper) -> None:
