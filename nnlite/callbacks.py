@@ -23,7 +23,6 @@ no per-batch cost.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
@@ -61,6 +60,8 @@ class Run:
         epochs: the epochs asked for. start: the first epoch to run (0, or later when resumed).
         rows: the number of training rows. validation: True when ``validation_data`` was given.
         finished: True once training has ended normally (read it in ``on_train_end``).
+        best_state: early stopping's weights of the best epoch so far (``model.state_dict()``),
+            or None; a checkpoint saves them and, resumed, restores them.
     """
 
     model: Layer
@@ -74,6 +75,7 @@ class Run:
     validation: bool
     start: int = 0
     finished: bool = False
+    best_state: dict[str, FloatArray] | None = None
     callbacks: list[Callback] = field(default_factory=list)
 
 
@@ -131,7 +133,10 @@ def _checked(callbacks: object) -> list[Callback]:
 class EarlyStopping(Callback):
     """Stop when the validation loss has not improved for ``patience`` epochs, and restore the
     weights of the best epoch (``History.best_epoch``) at the end. ``fit(..., patience=n)`` is
-    ``callbacks=[EarlyStopping(n)]``. Needs ``validation_data``.
+    ``callbacks=[EarlyStopping(n)]``. Needs ``validation_data``. Its state is the history's
+    ``best_epoch`` and ``val_loss`` and the run's ``best_state``, all of which a
+    :class:`ModelCheckpoint` saves: a resumed run stops, and ends with the weights, of the run
+    that never stopped.
 
     Args:
         patience: the epochs without a lower validation loss to wait, an int >= 1.
@@ -154,26 +159,24 @@ class EarlyStopping(Callback):
         if not run.validation:
             raise ValueError("fit: patience (early stopping) needs validation_data")
         self.run = run
-        self.best_loss = math.inf
-        self.best_state: dict[str, FloatArray] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        history = self.run.history
-        if logs["val_loss"] < self.best_loss:
-            self.best_loss, self.best_state = logs["val_loss"], self.run.model.state_dict()
-            history.best_epoch = epoch
-        elif epoch - (history.best_epoch or 0) >= self.patience:
+        run, best = self.run, self.run.history.best_epoch
+        if best is None or logs["val_loss"] < run.history.val_loss[best]:
+            run.history.best_epoch, run.best_state = epoch, run.model.state_dict()
+        elif epoch - best >= self.patience:
             raise StopTraining
 
     def on_train_end(self) -> None:
-        if self.run.finished and self.best_state is not None:
-            self.run.model.load_state_dict(self.best_state)
+        if self.run.finished and self.run.best_state is not None:
+            self.run.model.load_state_dict(self.run.best_state)
 
 
 class ModelCheckpoint(Callback):
-    """Save a checkpoint (:func:`nnlite.save_checkpoint`) after every epoch; with ``resume``, go
-    on from it when the file exists. ``fit(..., checkpoint=path, resume=...)`` is
-    ``callbacks=[ModelCheckpoint(path, resume=...)]``; see ``fit`` for what is saved.
+    """Save a checkpoint (:func:`nnlite.save_checkpoint`) after every epoch, early stopping's
+    best weights included; with ``resume``, go on from it when the file exists.
+    ``fit(..., checkpoint=path, resume=...)`` is ``callbacks=[ModelCheckpoint(path,
+    resume=...)]``; see ``fit`` for what is saved.
 
     Args:
         path: the file. resume: load the file, when it exists, before the first epoch.
@@ -192,8 +195,6 @@ class ModelCheckpoint(Callback):
                 f"fit: checkpoint needs an nnlite.optim optimizer (it saves its state_dict), got "
                 f"{describe(run.optimizer)}"
             )
-        if any(isinstance(callback, EarlyStopping) for callback in run.callbacks):
-            raise ValueError("fit: checkpoint cannot resume early stopping yet: drop patience")
         self.run = run
         if self.resume and os.path.exists(self.path):
             saved = load_checkpoint(
@@ -201,12 +202,13 @@ class ModelCheckpoint(Callback):
             )
             if saved.history is not None:
                 run.history = saved.history
-            run.start = saved.epoch
+            run.start, run.best_state = saved.epoch, saved.best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         run = self.run
         save_checkpoint(self.path, run.model, run.optimizer, epoch=epoch + 1,
-                        schedule=run.schedule, rng=run.rng, history=run.history)  # fmt: skip
+                        schedule=run.schedule, rng=run.rng, history=run.history,
+                        best=run.best_state)  # fmt: skip
 
 
 class ProgressBar(Callback):

@@ -149,7 +149,8 @@ def fit(
             :func:`nnlite.clip_grad_norm`); None: no clipping.
         checkpoint: a file to save a checkpoint to after every epoch
             (:func:`nnlite.save_checkpoint`: the model, the optimizer, the schedule, the shuffling
-            generator, the epoch and the history). Needs an nnlite optimizer; not with patience.
+            generator, the epoch, the history, and with patience the best weights). Needs an
+            nnlite optimizer.
         resume: with ``checkpoint``, go on from the file when it exists: load it into the model,
             optimizer and schedule (made with the same settings) and run the remaining epochs
             of ``epochs``. The run then ends bit for bit as the uninterrupted one, its history
@@ -172,8 +173,7 @@ def fit(
         ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
             is not a bool (the string "false" would have shuffled); callbacks is not a list of
             Callbacks; checkpoint with an optimizer that is not an nnlite one.
-        ValueError: patience without validation_data, or with checkpoint; a schedule of
-            another optimizer.
+        ValueError: patience without validation_data; a schedule of another optimizer.
         LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -142,13 +143,6 @@ def test_early_stopping_needs_validation_data_and_a_patience() -> None:
         EarlyStopping(0)
 
 
-def test_checkpoint_and_early_stopping_together_are_refused(tmp_path: Path) -> None:
-    callbacks = [ModelCheckpoint(tmp_path / "c.npz"), EarlyStopping(2)]
-    with pytest.raises(ValueError, match="checkpoint cannot resume early stopping"):
-        _fit(nl.two_layer_network(2, 4, rng=0), validation_data=(X, Y), callbacks=callbacks)
-    assert not (tmp_path / "c.npz").exists()
-
-
 # -- each built-in callback, and a broken one its test catches ---------------------------------
 
 
@@ -277,3 +271,90 @@ def test_progress_bars_test_catches_a_broken_one(
 ) -> None:
     with pytest.raises(AssertionError):
         progress_bar_holds(broken, monkeypatch)
+
+
+class ForgetsTheBestWeights(ModelCheckpoint):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        best, self.run.best_state = self.run.best_state, None
+        super().on_epoch_end(epoch, logs)
+        self.run.best_state = best
+
+
+def early_stopping_resumes(make: type[ModelCheckpoint], folder: Path) -> None:
+    """The validation loss rises from the start (opposite targets): the uninterrupted run stops
+    after epoch 3 with epoch 0's weights. Stopped after epoch 2 and resumed, it must too."""
+
+    def train(epochs: int, path: Path, seed: int) -> tuple[nl.Layer, nl.History]:
+        model = nl.two_layer_network(2, 4, rng=seed)
+        callbacks = [make(path, resume=True), EarlyStopping(3)]
+        history = nl.fit(model, nl.MSELoss(), Adam(model.parameters(), lr=0.05), X, Y,
+                         epochs=epochs, batch_size=8, rng=seed, validation_data=(X, 1 - Y),
+                         progress=False, callbacks=callbacks)  # fmt: skip
+        return model, history
+
+    whole, whole_history = train(50, folder / "whole.npz", 0)
+    assert (whole_history.epochs, whole_history.best_epoch) == (4, 0)
+    _, stopped = train(2, folder / "stopped.npz", 0)
+    assert not stopped.stopped_early
+    resumed, history = train(50, folder / "stopped.npz", 1)
+    assert history.val_loss == whole_history.val_loss
+    assert (history.stopped_early, history.best_epoch) == (True, 0)
+    for name, value in whole.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[name], value, err_msg=name)
+
+
+def test_early_stopping_resumes_from_a_checkpoint(tmp_path: Path) -> None:
+    early_stopping_resumes(ModelCheckpoint, tmp_path)
+
+
+def test_early_stopping_resumes_test_catches_a_checkpoint_without_the_best_weights(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(AssertionError):
+        early_stopping_resumes(ForgetsTheBestWeights, tmp_path)
+
+
+def test_the_patience_shortcut_resumes_with_checkpoint(tmp_path: Path) -> None:
+    def train(epochs: int, path: Path) -> nl.History:
+        model = nl.two_layer_network(2, 4, rng=0)
+        return nl.fit(model, nl.MSELoss(), Adam(model.parameters(), lr=0.05), X, Y,
+                      epochs=epochs, batch_size=8, rng=0, validation_data=(X, 1 - Y),
+                      progress=False, patience=3, checkpoint=path, resume=True)  # fmt: skip
+
+    whole = train(50, tmp_path / "whole.npz")
+    train(2, tmp_path / "stopped.npz")
+    assert train(50, tmp_path / "stopped.npz").val_loss == whole.val_loss
+
+
+def test_a_checkpoints_best_weights_round_trip_and_are_checked(tmp_path: Path) -> None:
+    model = nl.two_layer_network(2, 3, rng=0)
+    optimizer = Adam(model.parameters())
+    best = {name: value + 1.0 for name, value in model.state_dict().items()}
+    path = tmp_path / "c.npz"
+    nl.save_checkpoint(path, model, optimizer, epoch=2, best=best)
+    saved = nl.load_checkpoint(path, model, optimizer)
+    assert saved.best is not None
+    assert sorted(saved.best) == sorted(best)
+    for name, value in best.items():
+        np.testing.assert_array_equal(saved.best[name], value, err_msg=name)
+    with pytest.raises(ValueError, match="best must have the names, shapes and dtypes"):
+        nl.save_checkpoint(path, model, optimizer, epoch=2, best={"0.weight": best["0.weight"]})
+    # A best entry of another shape is refused, and changes nothing.
+    with np.load(path, allow_pickle=False) as archive:
+        entries = {name: archive[name] for name in archive.files}
+    entries["best:0.weight"] = np.zeros((1, 1))
+    np.savez(tmp_path / "bad.npz", **entries)
+    before = model.state_dict()
+    with pytest.raises(nl.LoadError, match=r"best weights '0\.weight' are float64 \(1, 1\)"):
+        nl.load_checkpoint(tmp_path / "bad.npz", model, optimizer)
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], before["0.weight"])
+    # Without best weights (and from before there were any: no "best" key), best is None.
+    nl.save_checkpoint(path, model, optimizer, epoch=2)
+    assert nl.load_checkpoint(path, model, optimizer).best is None
+    with np.load(path, allow_pickle=False) as archive:
+        entries = {name: archive[name] for name in archive.files}
+    document = json.loads(entries["checkpoint.json"].item())
+    del document["best"]
+    entries["checkpoint.json"] = np.array(json.dumps(document))
+    np.savez(tmp_path / "older.npz", **entries)
+    assert nl.load_checkpoint(tmp_path / "older.npz", model, optimizer).best is None
