@@ -39,6 +39,7 @@ FORMAT = "nnlite-checkpoint"
 VERSION = 1
 DOCUMENT_KEY = "checkpoint.json"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_HISTORY_ADDED = ("val_precision", "val_recall", "val_f1")  # History's fields of later versions
 _HEADER_BYTES = 4096  # the most an .npy header of these arrays takes, with room to spare
 
 
@@ -271,6 +272,8 @@ def _history(saved: object) -> Any:
         return None
     names = {field.name for field in dataclasses.fields(History)}
     lists = names - {"stopped_early", "best_epoch"}
+    if isinstance(saved, dict):  # saved before History had these: they were empty
+        saved = {name: [] for name in _HISTORY_ADDED} | saved
     if (
         not isinstance(saved, dict)
         or set(saved) != names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +30,7 @@ from nnlite.callbacks import (
 from nnlite.errors import ArgumentTypeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
-from nnlite.metrics import _rows
+from nnlite.metrics import _rows, check_metrics
 from nnlite.metrics import accuracy as accuracy  # these four were defined here: still importable
 from nnlite.metrics import evaluate as evaluate
 from nnlite.metrics import is_classification_target as is_classification_target
@@ -56,6 +57,10 @@ class History:
         val_loss: the loss on ``validation_data`` after each epoch (empty without it).
         val_accuracy: the accuracy on ``validation_data`` after each epoch, for classification
             targets (empty otherwise). See :func:`accuracy`.
+        val_precision, val_recall, val_f1: with ``fit(..., metrics=...)``, those asked for on
+            ``validation_data`` after each epoch (empty otherwise): class 1's for one output,
+            macro-averaged over the classes for several. See
+            :func:`nnlite.metrics.precision_recall_f1`.
         seconds: wall time of each epoch, validation included.
         lr: the optimizer's learning rate at the start of each epoch (empty for an optimizer
             without an ``lr``); with a schedule, the rate it set.
@@ -68,6 +73,9 @@ class History:
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    val_precision: list[float] = field(default_factory=list)
+    val_recall: list[float] = field(default_factory=list)
+    val_f1: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     stopped_early: bool = False
@@ -98,6 +106,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
     callbacks: list[Callback] | None = None,
+    metrics: Sequence[str] = (),
 ) -> History:
     """Train ``model`` on (X, Y) with mini-batch steps of ``optimizer``, and return the history.
 
@@ -162,6 +171,11 @@ def fit(
             :class:`~nnlite.callbacks.ModelCheckpoint` and
             :class:`~nnlite.callbacks.EarlyStopping`). A hook raising
             :class:`~nnlite.callbacks.StopTraining` ends training; ``stopped_early`` is then True.
+        metrics: scores to measure on ``validation_data`` after each epoch, beside the loss and
+            accuracy: any of "precision", "recall" and "f1"
+            (:func:`nnlite.metrics.precision_recall_f1`: class 1's for one output column,
+            macro-averaged over the classes for one-hot targets), recorded as
+            ``History.val_precision``, ... Needs classification targets.
 
     Returns:
         A :class:`History`.
@@ -173,7 +187,8 @@ def fit(
         ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
             is not a bool (the string "false" would have shuffled); callbacks is not a list of
             Callbacks; checkpoint with an optimizer that is not an nnlite one.
-        ValueError: patience without validation_data; a schedule of another optimizer.
+        ValueError: patience or metrics without validation_data; metrics on validation targets
+            that are not classification targets; a schedule of another optimizer.
         LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
@@ -202,7 +217,15 @@ def fit(
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
     callbacks = _shortcuts(_checked(callbacks), progress, checkpoint, resume, patience)
+    metrics = check_metrics("fit", metrics)
+    if metrics and validation_data is None:
+        raise ValueError(f"fit: metrics ({', '.join(metrics)}) need validation_data")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
+    if metrics and validation is not None and not is_classification_target(validation[1]):
+        raise ValueError(
+            f"fit: metrics ({', '.join(metrics)}) need classification targets in "
+            "validation_data (a column of 0s and 1s, or one-hot rows)"
+        )
     _require_finite({"X": X, "Y": Y})
     if validation is not None:
         _require_finite({"validation_data X": validation[0], "validation_data Y": validation[1]})
@@ -248,7 +271,7 @@ def fit(
                 step += 1
             last_finite.end_epoch(epoch)
             history.loss.append(total / n)
-            logs = _validate(history, model, loss, validation, epoch)
+            logs = _validate(history, model, loss, validation, epoch, metrics)
             history.seconds.append(time.perf_counter() - started)
             if schedule is not None and schedule.interval == "epoch":
                 schedule.step(history.val_loss[-1] if validation else history.loss[-1])
@@ -289,12 +312,13 @@ def _validate(
     loss: Loss,
     validation: tuple[FloatArray, FloatArray] | None,
     epoch: int,
+    metrics: tuple[str, ...],
 ) -> dict[str, float]:
-    """Record the epoch's validation loss and accuracy; the epoch's numbers for the progress bar."""
+    """Record the epoch's validation scores; the epoch's numbers for the callbacks' logs."""
     summary = {"loss": history.loss[-1]}
     if validation is None:
         return summary
-    scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold)
+    scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold, metrics=metrics)
     if not math.isfinite(scores["loss"]):
         raise TrainingError(
             f"fit: the validation loss became {scores['loss']} after epoch {epoch}, "
@@ -305,9 +329,10 @@ def _validate(
         )
     history.val_loss.append(scores["loss"])
     summary["val_loss"] = scores["loss"]
-    if "accuracy" in scores:
-        history.val_accuracy.append(scores["accuracy"])
-        summary["val_accuracy"] = scores["accuracy"]
+    for name in ("accuracy", *metrics):
+        if name in scores:
+            getattr(history, "val_" + name).append(scores[name])
+            summary["val_" + name] = scores[name]
     return summary
 
 
