@@ -60,6 +60,7 @@ class Run:
         epochs: the epochs asked for. start: the first epoch to run (0, or later when resumed).
         rows: the number of training rows. validation: True when ``validation_data`` was given.
         finished: True once training has ended normally (read it in ``on_train_end``).
+        callbacks: every callback of the run, in the order their hooks run.
         best_state: early stopping's weights of the best epoch so far (``model.state_dict()``),
             or None; a checkpoint saves them and, resumed, restores them.
     """
@@ -107,7 +108,8 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """After epoch ``epoch``: ``logs`` holds its "loss", and with validation data its
-        "val_loss" (and "val_accuracy" for classification targets), as recorded in the history."""
+        "val_loss" (with "val_accuracy" for classification targets, and "val_precision",
+        "val_recall" and "val_f1" as ``fit``'s ``metrics`` asks), as recorded in the history."""
 
     def on_train_end(self) -> None:
         """After the last epoch, after a :class:`StopTraining`, and also when training fails."""
