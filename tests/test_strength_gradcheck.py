@@ -16,12 +16,8 @@ import pytest
 
 import nnlite as nl
 from nnlite.testing import check_gradients
-from nnlite.testing.gradcheck import (
-    DirectionalEstimate,
-    TensorCheck,
-    directional_estimate,
-    upstream_generator,
-)
+from nnlite.testing._estimate import DirectionalEstimate, directional_estimate
+from nnlite.testing.gradcheck import TensorCheck, upstream_generator
 
 X = np.array([[0.1, 0.5, -0.9], [1.3, -0.2, 0.7]])
 

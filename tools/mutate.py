@@ -65,6 +65,8 @@ _LAYER_TESTS = [
 ]
 TESTS: dict[str, list[str]] = {
     "nnlite/testing/gradcheck.py": _GRADIENT_TESTS,
+    "nnlite/testing/_estimate.py": _GRADIENT_TESTS,
+    "nnlite/testing/_report.py": _GRADIENT_TESTS,
     "nnlite/training.py": [
         "tests/test_training.py",
         "tests/test_two_layer_network.py",
@@ -85,7 +87,17 @@ TESTS: dict[str, list[str]] = {
         "tests/test_two_layer_network.py",
         "tests/test_checker_catches_bugs.py",
     ],
-    "nnlite/optim.py": ["tests/test_optim.py", "tests/test_training.py"],
+    "nnlite/optim/": [
+        "tests/test_optim.py",
+        "tests/test_optim_more.py",
+        "tests/test_optim_state.py",
+        "tests/test_optim_torch.py",
+        "tests/test_training.py",
+    ],
+    "nnlite/metrics.py": ["tests/test_training.py", "tests/test_strength_training.py"],
+    "nnlite/_finite.py": ["tests/test_training.py", "tests/test_strength_training.py"],
+    "nnlite/schedules.py": ["tests/test_schedules.py", "tests/test_training.py"],
+    "nnlite/checkpoint.py": ["tests/test_checkpoint.py"],
     "nnlite/serialization.py": ["tests/test_serialization.py", "tests/test_fault_injection.py"],
 }
 

@@ -16,14 +16,11 @@ from nnlite.testing._compare import (
     rounding_spread,
     worst_mismatch,
 )
+from nnlite.testing._estimate import directional_estimate
 from nnlite.testing._pinning import Pinned, replica, tensors_of
 from nnlite.testing.checks._run import Run, start
 from nnlite.testing.gradcheck import check_gradients as _check_gradients
-from nnlite.testing.gradcheck import (
-    directional_estimate,
-    require_deterministic,
-    require_finite,
-)
+from nnlite.testing.gradcheck import require_deterministic, require_finite
 from nnlite.typing import FloatArray, RngLike
 
 
