@@ -227,7 +227,7 @@ class ProgressBar(Callback):
 
     def on_train_start(self, run: Run) -> None:
         self.run = run
-        self.bar = Progress(run.epochs, enabled=self.enabled, unit="epoch", stream=self.stream)
+        self.bar = Progress(run.epochs, enabled=self.enabled, stream=self.stream)  # of epochs
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         seconds = self.run.history.seconds[-1]
