@@ -169,7 +169,8 @@ def fit(
             the checkpoint and early stopping (``progress``, ``checkpoint`` and ``patience`` are
             shortcuts for :class:`~nnlite.callbacks.ProgressBar`,
             :class:`~nnlite.callbacks.ModelCheckpoint` and
-            :class:`~nnlite.callbacks.EarlyStopping`). A hook raising
+            :class:`~nnlite.callbacks.EarlyStopping`; a ProgressBar given replaces
+            ``progress``'s). A hook raising
             :class:`~nnlite.callbacks.StopTraining` ends training; ``stopped_early`` is then True.
         metrics: scores to measure on ``validation_data`` after each epoch, beside the loss and
             accuracy: any of "precision", "recall" and "f1"
@@ -296,8 +297,10 @@ def _shortcuts(
     patience: int | None,
 ) -> list[Callback]:
     """The callbacks of fit's shortcuts around the user's: the progress display first (it shows
-    each epoch as soon as it ends), then the user's, the checkpoint, and early stopping last."""
-    before: list[Callback] = [ProgressBar(progress)]
+    each epoch as soon as it ends; none when the user gives one), then the user's, the
+    checkpoint, and early stopping last."""
+    shown = any(isinstance(callback, ProgressBar) for callback in callbacks)
+    before: list[Callback] = [] if shown else [ProgressBar(progress)]
     after: list[Callback] = []
     if checkpoint is not None:
         after.append(ModelCheckpoint(checkpoint, resume=resume))

@@ -358,3 +358,14 @@ def test_a_checkpoints_best_weights_round_trip_and_are_checked(tmp_path: Path) -
     entries["checkpoint.json"] = np.array(json.dumps(document))
     np.savez(tmp_path / "older.npz", **entries)
     assert nl.load_checkpoint(tmp_path / "older.npz", model, optimizer).best is None
+
+
+def test_a_progress_bar_given_replaces_the_shortcuts(capsys: pytest.CaptureFixture[str]) -> None:
+    stream = io.StringIO()
+    _fit(
+        nl.two_layer_network(2, 4, rng=0),
+        progress=True,
+        callbacks=[ProgressBar(True, stream=stream)],
+    )
+    assert "2/2" in stream.getvalue()
+    assert capsys.readouterr().err == ""  # the shortcut's bar, on stderr, is not there too
