@@ -78,8 +78,9 @@ def confusion_matrix(
     the rows predicted j (scikit-learn's ``confusion_matrix`` with ``labels=range(num_classes)``).
 
     Args:
-        y_true, y_pred: class labels, ints >= 0, one per row (see :func:`classes` to get them
-            from a model's outputs and one-hot targets).
+        y_true: the true class of each row, ints >= 0 (see :func:`classes` to read them off
+            one-hot targets).
+        y_pred: the predicted class of each row, ints >= 0 (:func:`classes` of the outputs).
         num_classes: the number of classes, at least 1 + the largest label; None: exactly that.
 
     Shape:
