@@ -5,7 +5,7 @@ optimizers are in :mod:`nnlite.optim`, the learning-rate schedules in :mod:`nnli
 the data sets in :mod:`nnlite.datasets`.
 """
 
-from nnlite import datasets, init, optim, schedules, testing
+from nnlite import callbacks, datasets, init, metrics, optim, schedules, testing
 from nnlite._validation import as_float_array
 from nnlite.checkpoint import load_checkpoint, save_checkpoint
 from nnlite.clipping import clip_grad_norm, clip_grad_value
@@ -94,6 +94,7 @@ __all__ = [
     "__version__",
     "accuracy",
     "as_float_array",
+    "callbacks",
     "clip_grad_norm",
     "clip_grad_value",
     "datasets",
@@ -103,6 +104,7 @@ __all__ = [
     "init",
     "load",
     "load_checkpoint",
+    "metrics",
     "optim",
     "predict",
     "save",

@@ -24,6 +24,7 @@ from nnlite.errors import ConversionError, MissingExtraError, NnliteError
 from nnlite.layer import Layer
 from nnlite.layers import BiasAppend
 from nnlite.losses import MSELoss, SoftmaxCrossEntropyLoss
+from nnlite.metrics import METRICS
 from nnlite.networks import digits_cnn, two_layer_network
 from nnlite.optim import SGD, Adam, Optimizer
 from nnlite.plotting import plot_history
@@ -128,6 +129,7 @@ def train(args: argparse.Namespace) -> int:
         rng=args.seed,
         validation_data=(data.X_test, data.Y_test),
         progress=args.progress,
+        metrics=METRICS if plot_path is not None else (),  # for the plot to draw
     )
     seconds = time.perf_counter() - start
     print(f"train accuracy {accuracy(model(data.X_train), data.Y_train):.2%}")

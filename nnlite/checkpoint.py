@@ -2,15 +2,18 @@
 
 A checkpoint holds what the next epoch depends on: the model's parameters and buffers, the
 optimizer's state (its moving averages, step count and learning rate), the schedule's position,
-the state of the generator that shuffles the rows, the number of epochs done and the history so
-far. Loaded into a model, optimizer and schedule made with the same settings, training goes on
-bit for bit as if it had never stopped. ``fit(..., checkpoint=path, resume=True)`` does both.
+the state of the generator that shuffles the rows, the number of epochs done, the history so
+far and, with early stopping, the weights of the best epoch. Loaded into a model, optimizer and
+schedule made with the same settings, training goes on bit for bit as if it had never stopped.
+``fit(..., checkpoint=path, resume=True)`` does both.
 
 The file is written as :func:`nnlite.save` writes a model, with the same safety: an uncompressed
 .npz written atomically, no pickle (arrays and one JSON text), read through the same strict,
-bounded reader. It holds ``"model:<name>"`` and ``"optimizer:<name>"`` arrays and a
-``"checkpoint.json"`` entry: ``{"format": "nnlite-checkpoint", "version": 1, "epoch": ...,
-"optimizer": {"class": ..., "numbers": {...}}, "schedule": ..., "rng": ..., "history": ...}``.
+bounded reader. It holds ``"model:<name>"`` and ``"optimizer:<name>"`` arrays (and
+``"best:<name>"`` ones for the best weights) and a ``"checkpoint.json"`` entry: ``{"format":
+"nnlite-checkpoint", "version": 1, "epoch": ..., "optimizer": {"class": ..., "numbers": {...}},
+"schedule": ..., "rng": ..., "history": ..., "best": true | false}`` (a file without ``"best"``
+has no best weights).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 from nnlite._archive import open_archive
 from nnlite._constraints import Integer
 from nnlite._validation import describe
-from nnlite.errors import LoadError
+from nnlite.errors import ArgumentValueError, LoadError
 from nnlite.layer import Layer
 from nnlite.optim import Optimizer
 from nnlite.schedules import Schedule
@@ -36,6 +39,7 @@ FORMAT = "nnlite-checkpoint"
 VERSION = 1
 DOCUMENT_KEY = "checkpoint.json"
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_HISTORY_ADDED = ("val_precision", "val_recall", "val_f1")  # History's fields of later versions
 _HEADER_BYTES = 4096  # the most an .npy header of these arrays takes, with room to spare
 
 
@@ -46,10 +50,12 @@ class Checkpoint:
     Attributes:
         epoch: the epochs done when it was saved: training goes on with this epoch (0-based).
         history: the :class:`~nnlite.History` saved with it, or None.
+        best: the best weights saved with it (a state dict, as ``model.state_dict()``), or None.
     """
 
     epoch: int
     history: Any
+    best: dict[str, np.ndarray[Any, Any]] | None = None
 
 
 def save_checkpoint(
@@ -61,6 +67,7 @@ def save_checkpoint(
     schedule: Schedule | None = None,
     rng: np.random.Generator | None = None,
     history: Any = None,
+    best: dict[str, np.ndarray[Any, Any]] | None = None,
 ) -> None:
     """Write the state of a training run to ``path``, atomically (as :func:`nnlite.save`).
 
@@ -72,18 +79,30 @@ def save_checkpoint(
         schedule: its schedule, if any.
         rng: the Generator that shuffles the rows, whose state is saved; None for none.
         history: the :class:`~nnlite.History` so far, or None.
+        best: the weights of the best epoch so far (early stopping's), with the names, shapes and
+            dtypes of ``model.state_dict()``, or None.
 
     Raises:
-        ArgumentTypeError, ArgumentValueError: epoch is not an int >= 0; rng is not a Generator.
+        ArgumentTypeError, ArgumentValueError: epoch is not an int >= 0; rng is not a Generator;
+            best does not match the model's state.
         SaveError: (from the model) a state that is not float32 or float64.
         OSError: the file could not be written; a file already there is unchanged.
     """
     epoch = Integer(low=0).check("save_checkpoint", "epoch", epoch)
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"save_checkpoint: rng must be a numpy Generator, got {describe(rng)}")
+    state = model.state_dict()
+    if best is not None and {k: (v.shape, v.dtype) for k, v in best.items()} != {
+        k: (v.shape, v.dtype) for k, v in state.items()
+    }:
+        raise ArgumentValueError(
+            "save_checkpoint: best must have the names, shapes and dtypes of the model's state"
+        )
     entries: dict[str, np.ndarray[Any, Any]] = {}
-    for name, value in model.state_dict().items():
+    for name, value in state.items():
         entries["model:" + name] = value
+    for name, value in (best or {}).items():
+        entries["best:" + name] = value
     numbers = {}
     for name, value in optimizer.state_dict().items():
         if isinstance(value, np.ndarray):
@@ -100,6 +119,7 @@ def save_checkpoint(
         else {"class": type(schedule).__name__, "state": schedule.state_dict()},
         "rng": None if rng is None else rng.bit_generator.state,
         "history": None if history is None else dataclasses.asdict(history),
+        "best": best is not None,
     }
     # Python's json writes a plateau's best = inf as Infinity, and reads it back.
     entries[DOCUMENT_KEY] = np.array(json.dumps(document))
@@ -121,7 +141,7 @@ def load_checkpoint(
     the same classes. Nothing is changed unless everything loads.
 
     Returns:
-        A :class:`Checkpoint`: the epoch to go on with, and the history saved.
+        A :class:`Checkpoint`: the epoch to go on with, the history and the best weights saved.
 
     Raises:
         LoadError: the file is missing, damaged or not a checkpoint, or does not fit what it is
@@ -132,7 +152,7 @@ def load_checkpoint(
     before = [target.state_dict() for target in targets]
     rng_before = None if rng is None else rng.bit_generator.state
     try:
-        document, model_state, optimizer_arrays = _read(text, model, optimizer, schedule, rng)
+        document, model_state, optimizer_arrays, best = _read(text, model, optimizer, schedule, rng)
         model.load_state_dict(model_state)
         optimizer.load_state_dict({**optimizer_arrays, **document["optimizer"]["numbers"]})
         if schedule is not None:
@@ -148,7 +168,7 @@ def load_checkpoint(
         if rng is not None and rng_before is not None:
             rng.bit_generator.state = rng_before
         raise LoadError(f"nl.load_checkpoint could not load {text}: {error}") from error.__cause__
-    return Checkpoint(document["epoch"], _history(document["history"]))
+    return Checkpoint(document["epoch"], _history(document["history"]), best)
 
 
 def _read(
@@ -157,7 +177,7 @@ def _read(
     optimizer: Optimizer,
     schedule: Schedule | None,
     rng: np.random.Generator | None,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """The JSON document, checked, and the arrays, each read bounded by the size it should
     have."""
     expected = {"model:" + name: value for name, value in model.state_dict().items()}
@@ -182,6 +202,8 @@ def _read(
         if type(document.get("version")) is not int or document["version"] != VERSION:
             raise LoadError(f"unsupported checkpoint version: this nnlite reads {VERSION}")
         _check_kinds(document, optimizer, schedule, rng)
+        if document.get("best", False):  # the best weights have the model's names and sizes
+            expected |= {"best:" + name: value for name, value in model.state_dict().items()}
         names = set(entries) - {DOCUMENT_KEY}
         problems = [f"missing entry {name!r}" for name in sorted(set(expected) - names)]
         problems += [f"unexpected entry {name!r}" for name in sorted(names - set(expected))]
@@ -197,7 +219,15 @@ def _read(
     optimizer_arrays = {
         k.removeprefix("optimizer:"): v for k, v in arrays.items() if k.startswith("optimizer:")
     }
-    return document, model_state, optimizer_arrays
+    best = {k.removeprefix("best:"): v for k, v in arrays.items() if k.startswith("best:")}
+    for name, value in best.items():
+        saved = expected["best:" + name]
+        if (value.shape, value.dtype) != (saved.shape, saved.dtype):
+            raise LoadError(
+                f"its best weights {name!r} are {value.dtype} {value.shape}, the model's "
+                f"{saved.dtype} {saved.shape}"
+            )
+    return document, model_state, optimizer_arrays, best if document.get("best") else None
 
 
 def _check_kinds(
@@ -229,6 +259,8 @@ def _check_kinds(
         raise LoadError(f"its schedule is not a {type(schedule).__name__}")
     if rng is not None and not isinstance(document.get("rng"), dict):
         raise LoadError("it holds no generator state")
+    if type(document.get("best", False)) is not bool:
+        raise LoadError(f"its best entry must be true or false, got {document['best']!r}")
     _history(document.get("history"))
 
 
@@ -240,6 +272,8 @@ def _history(saved: object) -> Any:
         return None
     names = {field.name for field in dataclasses.fields(History)}
     lists = names - {"stopped_early", "best_epoch"}
+    if isinstance(saved, dict):  # saved before History had these: they were empty
+        saved = {name: [] for name in _HISTORY_ADDED} | saved
     if (
         not isinstance(saved, dict)
         or set(saved) != names

@@ -198,8 +198,8 @@ def _train_parser(commands: _Commands) -> None:
         "--plot",
         type=typed(str, FileName()),
         metavar="PATH",
-        help="save a PNG of loss and accuracy per epoch (needs matplotlib; .png is added to a "
-        "name without a suffix)",
+        help="save a PNG of loss, accuracy, precision, recall and F1 per epoch (needs "
+        "matplotlib; .png is added to a name without a suffix)",
     )
     _progress_argument(sub, "a progress bar")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,18 +17,25 @@ from nnlite._constraints import Boolean, Integer, Optional, Real
 from nnlite._finite import _LastFinite as _LastFinite  # also the benchmark's step's guard
 from nnlite._finite import _require_finite
 from nnlite._validation import describe
-from nnlite.checkpoint import load_checkpoint, save_checkpoint
+from nnlite.callbacks import (
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    ProgressBar,
+    Run,
+    StopTraining,
+    _checked,
+    _overrides,
+)
 from nnlite.errors import ArgumentTypeError, TrainingError
 from nnlite.layer import Layer
 from nnlite.losses import Loss
-from nnlite.metrics import _rows
+from nnlite.metrics import _rows, check_metrics
 from nnlite.metrics import accuracy as accuracy  # these four were defined here: still importable
 from nnlite.metrics import evaluate as evaluate
 from nnlite.metrics import is_classification_target as is_classification_target
 from nnlite.metrics import predict as predict
-from nnlite.optim import Optimizer
 from nnlite.parameter import Parameter
-from nnlite.progress import Progress
 from nnlite.schedules import Schedule
 from nnlite.typing import FloatArray, RngLike
 
@@ -49,10 +57,15 @@ class History:
         val_loss: the loss on ``validation_data`` after each epoch (empty without it).
         val_accuracy: the accuracy on ``validation_data`` after each epoch, for classification
             targets (empty otherwise). See :func:`accuracy`.
+        val_precision, val_recall, val_f1: with ``fit(..., metrics=...)``, those asked for on
+            ``validation_data`` after each epoch (empty otherwise): class 1's for one output,
+            macro-averaged over the classes for several. See
+            :func:`nnlite.metrics.precision_recall_f1`.
         seconds: wall time of each epoch, validation included.
         lr: the optimizer's learning rate at the start of each epoch (empty for an optimizer
             without an ``lr``); with a schedule, the rate it set.
-        stopped_early: True when early stopping ended training before ``epochs``.
+        stopped_early: True when early stopping (or another callback, raising
+            :class:`~nnlite.callbacks.StopTraining`) ended training before ``epochs``.
         best_epoch: with early stopping, the epoch (0-based) with the lowest validation loss,
             whose weights the model holds at the end.
     """
@@ -60,6 +73,9 @@ class History:
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    val_precision: list[float] = field(default_factory=list)
+    val_recall: list[float] = field(default_factory=list)
+    val_f1: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     stopped_early: bool = False
@@ -89,6 +105,8 @@ def fit(
     clip_grad_norm: float | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    callbacks: list[Callback] | None = None,
+    metrics: Sequence[str] = (),
 ) -> History:
     """Train ``model`` on (X, Y) with mini-batch steps of ``optimizer``, and return the history.
 
@@ -140,11 +158,25 @@ def fit(
             :func:`nnlite.clip_grad_norm`); None: no clipping.
         checkpoint: a file to save a checkpoint to after every epoch
             (:func:`nnlite.save_checkpoint`: the model, the optimizer, the schedule, the shuffling
-            generator, the epoch and the history). Needs an nnlite optimizer; not with patience.
+            generator, the epoch, the history, and with patience the best weights). Needs an
+            nnlite optimizer.
         resume: with ``checkpoint``, go on from the file when it exists: load it into the model,
             optimizer and schedule (made with the same settings) and run the remaining epochs
             of ``epochs``. The run then ends bit for bit as the uninterrupted one, its history
             included (the seconds aside).
+        callbacks: :class:`nnlite.callbacks.Callback` objects whose hooks run at the start and
+            end of each epoch and batch, in this order, after the progress display and before
+            the checkpoint and early stopping (``progress``, ``checkpoint`` and ``patience`` are
+            shortcuts for :class:`~nnlite.callbacks.ProgressBar`,
+            :class:`~nnlite.callbacks.ModelCheckpoint` and
+            :class:`~nnlite.callbacks.EarlyStopping`; a ProgressBar given replaces
+            ``progress``'s). A hook raising
+            :class:`~nnlite.callbacks.StopTraining` ends training; ``stopped_early`` is then True.
+        metrics: scores to measure on ``validation_data`` after each epoch, beside the loss and
+            accuracy: any of "precision", "recall" and "f1"
+            (:func:`nnlite.metrics.precision_recall_f1`: class 1's for one output column,
+            macro-averaged over the classes for one-hot targets), recorded as
+            ``History.val_precision``, ... Needs classification targets.
 
     Returns:
         A :class:`History`.
@@ -154,9 +186,10 @@ def fit(
         ArgumentValueError: (a ValueError) epochs, batch_size or patience is an int below 1; a
             NaN or infinity in X, Y, validation_data or the model's weights.
         ArgumentTypeError: (a TypeError) epochs, batch_size or patience is not an int; shuffle
-            is not a bool (the string "false" would have shuffled).
-        ValueError: patience without validation_data, or with checkpoint; a schedule of
-            another optimizer.
+            is not a bool (the string "false" would have shuffled); callbacks is not a list of
+            Callbacks; checkpoint with an optimizer that is not an nnlite one.
+        ValueError: patience or metrics without validation_data; metrics on validation targets
+            that are not classification targets; a schedule of another optimizer.
         LoadError: with resume, a checkpoint that does not fit (nothing is changed then).
         TrainingError: the training loss, the weights or the validation loss became NaN or
             infinite; the message says at which step or epoch, and the likely cause.
@@ -184,32 +217,42 @@ def fit(
         patience = Integer(low=1).check("fit", "patience", patience)
         if validation_data is None:
             raise ValueError("fit: patience (early stopping) needs validation_data")
-        if checkpoint is not None:
-            raise ValueError("fit: checkpoint cannot resume early stopping yet: drop patience")
+    callbacks = _shortcuts(_checked(callbacks), progress, checkpoint, resume, patience)
+    metrics = check_metrics("fit", metrics)
+    if metrics and validation_data is None:
+        raise ValueError(f"fit: metrics ({', '.join(metrics)}) need validation_data")
     validation = _rows(*validation_data, "fit validation_data") if validation_data else None
+    if metrics and validation is not None and not is_classification_target(validation[1]):
+        raise ValueError(
+            f"fit: metrics ({', '.join(metrics)}) need classification targets in "
+            "validation_data (a column of 0s and 1s, or one-hot rows)"
+        )
     _require_finite({"X": X, "Y": Y})
     if validation is not None:
         _require_finite({"validation_data X": validation[0], "validation_data Y": validation[1]})
-    generator = np.random.default_rng(rng)
-    history, start = History(), 0
-    saving = None if checkpoint is None else (checkpoint, _stateful(optimizer))
-    if saving is not None and resume and os.path.exists(saving[0]):
-        path, stateful = saving
-        saved = load_checkpoint(path, model, stateful, schedule=schedule, rng=generator)
-        history, start = saved.history or History(), saved.epoch
-    last_finite = _LastFinite(model)
     n = X.shape[0]
-    best_loss, best_state = math.inf, None
-    parameters = model.parameters()  # listed once: walking the model costs more than a small step
-    given = optimizer  # whose lr the history records
-    # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
-    # schedule stepped per batch after (the optimizer itself when there is neither).
-    optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
-    step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
-    with Progress(epochs, enabled=progress, unit="epoch") as bar:
+    run = Run(model, loss, optimizer, schedule, np.random.default_rng(rng), History(), epochs, n,
+              validation is not None, callbacks=callbacks)  # fmt: skip
+    # Only the callbacks that want each batch are called at each batch: none, most often.
+    batch_hooks = [c.on_batch_end for c in callbacks if _overrides(c, "on_batch_end")]
+    begun: list[Callback] = []  # those whose on_train_start ran: their on_train_end runs
+    try:
+        for callback in callbacks:
+            callback.on_train_start(run)  # a checkpoint being resumed sets run.start and history
+            begun.append(callback)
+        generator, history, start = run.rng, run.history, run.start
+        last_finite = _LastFinite(model)
+        parameters = model.parameters()  # listed once: walking the model costs more than a step
+        given = optimizer  # whose lr the history records
+        # A batch's optimizer.step() with what goes around it: the gradients clipped before, a
+        # schedule stepped per batch after (the optimizer itself when there is neither).
+        optimizer = _BatchStep.around(optimizer, parameters, clip_grad_norm, schedule)
+        step = start * -(-n // batch_size)  # the steps of the epochs done (a resumed run's too)
         for epoch in range(start, epochs):
             started = time.perf_counter()
             _record_lr(history, given)
+            for callback in callbacks:
+                callback.on_epoch_start(epoch)
             order = generator.permutation(n) if shuffle else np.arange(n)
             total = 0.0
             for batch, begin in enumerate(range(0, n, batch_size)):
@@ -223,28 +266,47 @@ def fit(
                 last_finite.keep()
                 optimizer.step()
                 total += value * len(rows)
+                if batch_hooks:
+                    for hook in batch_hooks:
+                        hook(step, value)
                 step += 1
             last_finite.end_epoch(epoch)
             history.loss.append(total / n)
-            summary = _validate(history, model, loss, validation, epoch)
+            logs = _validate(history, model, loss, validation, epoch, metrics)
             history.seconds.append(time.perf_counter() - started)
-            bar.update(summary, samples_per_second=n / history.seconds[-1])
             if schedule is not None and schedule.interval == "epoch":
                 schedule.step(history.val_loss[-1] if validation else history.loss[-1])
-            if saving is not None:
-                path, stateful = saving
-                save_checkpoint(path, model, stateful, epoch=epoch + 1, schedule=schedule,
-                                rng=generator, history=history)  # fmt: skip
-            if patience is not None:
-                if history.val_loss[-1] < best_loss:
-                    best_loss, best_state = history.val_loss[-1], model.state_dict()
-                    history.best_epoch = epoch
-                elif epoch - (history.best_epoch or 0) >= patience:
-                    history.stopped_early = True
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+    except StopTraining:
+        run.history.stopped_early = True
+        run.finished = True
+    else:
+        run.finished = True
+    finally:
+        for callback in begun:
+            callback.on_train_end()
+    return run.history
+
+
+def _shortcuts(
+    callbacks: list[Callback],
+    progress: bool | None,
+    checkpoint: str | os.PathLike[str] | None,
+    resume: bool,
+    patience: int | None,
+) -> list[Callback]:
+    """The callbacks of fit's shortcuts around the user's: the progress display first (it shows
+    each epoch as soon as it ends; none when the user gives one), then the user's, the
+    checkpoint, and early stopping last."""
+    shown = any(isinstance(callback, ProgressBar) for callback in callbacks)
+    before: list[Callback] = [] if shown else [ProgressBar(progress)]
+    after: list[Callback] = []
+    if checkpoint is not None:
+        after.append(ModelCheckpoint(checkpoint, resume=resume))
+    if patience is not None:
+        after.append(EarlyStopping(patience))
+    return [*before, *callbacks, *after]
 
 
 def _validate(
@@ -253,12 +315,13 @@ def _validate(
     loss: Loss,
     validation: tuple[FloatArray, FloatArray] | None,
     epoch: int,
+    metrics: tuple[str, ...],
 ) -> dict[str, float]:
-    """Record the epoch's validation loss and accuracy; the epoch's numbers for the progress bar."""
+    """Record the epoch's validation scores; the epoch's numbers for the callbacks' logs."""
     summary = {"loss": history.loss[-1]}
     if validation is None:
         return summary
-    scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold)
+    scores = evaluate(model, loss, *validation, threshold=loss.decision_threshold, metrics=metrics)
     if not math.isfinite(scores["loss"]):
         raise TrainingError(
             f"fit: the validation loss became {scores['loss']} after epoch {epoch}, "
@@ -269,9 +332,10 @@ def _validate(
         )
     history.val_loss.append(scores["loss"])
     summary["val_loss"] = scores["loss"]
-    if "accuracy" in scores:
-        history.val_accuracy.append(scores["accuracy"])
-        summary["val_accuracy"] = scores["accuracy"]
+    for name in ("accuracy", *metrics):
+        if name in scores:
+            getattr(history, "val_" + name).append(scores[name])
+            summary["val_" + name] = scores[name]
     return summary
 
 
@@ -279,16 +343,6 @@ def _record_lr(history: History, optimizer: Stepper) -> None:
     lr = getattr(optimizer, "lr", None)
     if isinstance(lr, (int, float)) and not isinstance(lr, bool):
         history.lr.append(float(lr))
-
-
-def _stateful(optimizer: Stepper) -> Optimizer:
-    """The optimizer, if it can save its state for a checkpoint."""
-    if not isinstance(optimizer, Optimizer):
-        raise ArgumentTypeError(
-            f"fit: checkpoint needs an nnlite.optim optimizer (it saves its state_dict), got "
-            f"{describe(optimizer)}"
-        )
-    return optimizer
 
 
 def _check_schedule(schedule: object, optimizer: Stepper) -> None:

@@ -148,10 +148,7 @@ def test_a_damaged_checkpoint_is_one_load_error(tmp_path: Path) -> None:
 
 
 def test_fit_refuses_what_a_checkpoint_cannot_carry(tmp_path: Path) -> None:
-    model, optimizer = _fresh()
-    with pytest.raises(ValueError, match="checkpoint cannot resume early stopping"):
-        nl.fit(model, nl.MSELoss(), optimizer, X, Y, epochs=1, validation_data=(X, Y), patience=1,
-               checkpoint=tmp_path / "c.npz")  # fmt: skip
+    model, _ = _fresh()
 
     class Plain:
         lr = 0.1

@@ -71,7 +71,9 @@ TESTS: dict[str, list[str]] = {
         "tests/test_training.py",
         "tests/test_two_layer_network.py",
         "tests/test_strength_training.py",
+        "tests/test_callbacks.py",
     ],
+    "nnlite/callbacks.py": ["tests/test_callbacks.py", "tests/test_training.py"],
     "nnlite/layer.py": [*_LAYER_TESTS, "tests/test_sequential.py", "tests/test_serialization.py"],
     "nnlite/layers/": [*_LAYER_TESTS, "tests/test_sequential.py", "tests/test_gradcheck.py"],
     "nnlite/losses.py": [
@@ -94,10 +96,14 @@ TESTS: dict[str, list[str]] = {
         "tests/test_optim_torch.py",
         "tests/test_training.py",
     ],
-    "nnlite/metrics.py": ["tests/test_training.py", "tests/test_strength_training.py"],
+    "nnlite/metrics.py": [
+        "tests/test_metrics.py",
+        "tests/test_training.py",
+        "tests/test_strength_training.py",
+    ],
     "nnlite/_finite.py": ["tests/test_training.py", "tests/test_strength_training.py"],
     "nnlite/schedules.py": ["tests/test_schedules.py", "tests/test_training.py"],
-    "nnlite/checkpoint.py": ["tests/test_checkpoint.py"],
+    "nnlite/checkpoint.py": ["tests/test_checkpoint.py", "tests/test_callbacks.py"],
     "nnlite/serialization.py": ["tests/test_serialization.py", "tests/test_fault_injection.py"],
 }
 
