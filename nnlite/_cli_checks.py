@@ -109,8 +109,8 @@ def save_target(path: str, option: str = "--save") -> None:
 
 def plot_target(path: str) -> str:
     """The file ``--plot PATH`` writes: PATH, with .png added to a name without a suffix (as
-    matplotlib does). Checked first: matplotlib is installed, and the file can be written
-    (missing folders are made)."""
+    matplotlib does). Checked first: the file can be written (missing folders are made), and
+    matplotlib is installed."""
     if Path(path).is_dir():
         raise NnliteError(f"--plot {path}: that is a folder; give a file name, e.g. curve.png")
     suffix = Path(path).suffix
@@ -120,13 +120,13 @@ def plot_target(path: str) -> str:
             "end the name in .png"
         )
     target = path if suffix else f"{path}.png"
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:
-        raise MissingExtraError('--plot needs matplotlib: pip install "nnlite[plot]"') from error
     if Path(target).is_dir():
         raise NnliteError(f"--plot {path}: {target} is a folder; give another name")
     _writable_folder("--plot", path, Path(target).parent, create=True)
+    try:  # last: a mistake in the path is said the same with or without the extra
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise MissingExtraError('--plot needs matplotlib: pip install "nnlite[plot]"') from error
     return target
 
 
