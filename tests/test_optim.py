@@ -316,14 +316,15 @@ def test_one_optimizer_can_hold_float32_and_float64_parameters() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A step allocates nothing
+# A step makes at most one temporary, of the parameter it updates
 # ---------------------------------------------------------------------------------------------
 
 LARGE = 100_000  # elements: a float64 temporary of this size is 800 kB
 
 
 class AllocatingSGD(Optimizer):
-    """w = w - lr * grad in expression form: a parameter-sized temporary per step."""
+    """w = w - lr * grad in expression form: two parameter-sized temporaries at once per step
+    (lr * grad, then w - lr * grad before it is copied into w)."""
 
     def step(self) -> None:
         for parameter in self.parameters:
@@ -346,35 +347,42 @@ def peak_bytes_of_a_step(optimizer: Optimizer) -> int:
     return peak - before
 
 
+_PARAMETER_BYTES = [8 * LARGE, 4 * 3 * LARGE]  # the float64 and the float32 parameter below
+
+
 @pytest.mark.parametrize(
-    "make",
+    ("make", "temporaries"),
     [
-        lambda ps: SGD(ps, lr=0.1),
-        lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
-        lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-        lambda ps: Adam(ps),
-        lambda ps: Adam(ps, weight_decay=0.01),
+        (lambda ps: SGD(ps, lr=0.1), 1),
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01), 1),
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), 1),
+        (lambda ps: Adam(ps), 0),
+        (lambda ps: Adam(ps, weight_decay=0.01), 0),
     ],
     ids=["sgd", "sgd-momentum-decay", "sgd-nesterov-decay", "adam", "adam-decay"],
 )
-def test_a_step_allocates_no_parameter_sized_array(
-    make: Callable[[list[nl.Parameter]], Optimizer],
+def test_a_step_holds_at_most_one_temporary_of_a_parameter(
+    make: Callable[[list[nl.Parameter]], Optimizer], temporaries: int
 ) -> None:
-    """A steady-state step holds a few hundred bytes (about 600 measured), whatever the parameters'
-    size; the bound, 4 kB, is 200 times below one temporary of the 100,000-element parameter."""
+    """SGD's update, w -= lr * d, makes one temporary of the parameter it updates, freed before the
+    next parameter's (as the hand-written step; scratch held for it would be held all run long);
+    its intermediates (weight decay, Nesterov) and all of Adam's go into scratch made once. So a
+    steady-state step holds at most one temporary of the largest parameter, plus a few hundred
+    bytes (about 600 measured); the slack, 4 kB, is 200 times below that temporary."""
     parameters = [
         nl.Parameter(np.ones(LARGE)),
         nl.Parameter(np.ones((3, LARGE), dtype=np.float32)),
     ]
     for parameter in parameters:
         parameter.grad[...] = 0.5
-    assert peak_bytes_of_a_step(make(parameters)) < 4096
+    assert peak_bytes_of_a_step(make(parameters)) < temporaries * max(_PARAMETER_BYTES) + 4096
 
 
 def test_the_allocation_measure_catches_a_temporary() -> None:
-    """The measure above can fail: an expression-form step shows its 800 kB temporary."""
+    """The measure above can fail: an expression-form step shows its two 800 kB temporaries,
+    more than the one the bound allows."""
     parameter = nl.Parameter(np.ones(LARGE))
-    assert peak_bytes_of_a_step(AllocatingSGD([parameter])) >= 8 * LARGE
+    assert peak_bytes_of_a_step(AllocatingSGD([parameter])) >= 2 * 8 * LARGE
 
 
 # ---------------------------------------------------------------------------------------------

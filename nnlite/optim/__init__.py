@@ -11,10 +11,13 @@ The training loop is PyTorch's::
 
 The rules are PyTorch's (``torch.optim.SGD``, ``Adam``, ``AdamW`` and ``RMSprop``), so
 hyperparameters carry over. A step writes into the existing ``parameter.data`` arrays, so references
-to them (a layer's weight, a view) stay valid, and it allocates no arrays: the optimizer's state and
-scratch arrays are made once, when it is created. Every optimizer's state (its moving averages, its
-step count, and its learning rate, which a schedule changes) is in ``state_dict()``, and
-``load_state_dict`` puts it back, strictly, to resume a run where it stopped.
+to them (a layer's weight, a view) stay valid. The optimizer's state and scratch arrays are made
+once, when it is created, so a step allocates at most one array: SGD's update ``w -= lr * d`` makes
+one temporary of the parameter it updates, freed at once, as a hand-written step does (a scratch
+array held for it would add to the memory of the whole run). Every optimizer's state (its moving
+averages, its step count, and its learning rate, which a schedule changes) is in
+``state_dict()``, and ``load_state_dict`` puts it back, strictly, to resume a run where it
+stopped.
 
 Each rule is its own module (:mod:`~nnlite.optim.sgd`, :mod:`~nnlite.optim.adam`,
 :mod:`~nnlite.optim.rmsprop`), a few in-place lines under the docstring that writes it out; they
