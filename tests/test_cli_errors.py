@@ -239,17 +239,31 @@ def test_a_non_ascii_save_path_on_an_ascii_console_is_saved_and_said(tmp_path: P
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_an_interrupt_is_one_line_and_status_130() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "nnlite", "train", "--dataset", "xor", "--epochs", "10000000",
-         "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # "training:" is read as it is printed
-    )  # fmt: skip
-    assert child.stdout is not None
-    deadline = time.monotonic() + 60
-    while "training:" not in child.stdout.readline() and time.monotonic() < deadline:
-        pass
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=60)
+    # A child inherits an ignored SIGINT (a shell without job control ignores it in a command run
+    # with &), and Python then never raises KeyboardInterrupt: the child is started while this
+    # process handles SIGINT, so that it starts with the default, as from a terminal.
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "nnlite", "train", "--dataset", "xor", "--epochs", "10000000",
+             "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # "training:" is read as it is printed
+        )  # fmt: skip
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with child:  # killed if the test fails, not left training
+        try:
+            assert child.stdout is not None
+            deadline = time.monotonic() + 60
+            while "training:" not in child.stdout.readline() and time.monotonic() < deadline:
+                pass
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
     assert child.returncode == 130
     assert err == "nnlite: interrupted\n"
