@@ -3,6 +3,7 @@ uninterrupted run; a checkpoint that does not fit is refused and changes nothing
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -354,3 +355,29 @@ def test_a_fifo_is_refused_without_blocking_and_only_a_file_is_read(tmp_path: Pa
     _refused(tmp_path, "a directory, not a regular file")
     (tmp_path / "empty.npz").write_bytes(b"")
     _refused(tmp_path / "empty.npz", "the file is empty")
+
+
+@pytest.mark.parametrize("old", [True, False], ids=["over a checkpoint", "new file"])
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: bool
+) -> None:
+    """save_checkpoint writes atomically, through nl.save's writer."""
+    path = tmp_path / "c.npz"
+    model, optimizer = _fresh()
+    if old:
+        nl.save_checkpoint(path, model, optimizer, epoch=1)
+    before = path.read_bytes() if old else None
+    written: list[int] = []
+
+    def fail_halfway(file: Any, **entries: Any) -> None:
+        written.append(file.write(b"PK\x03\x04 the first half of an archive"))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", fail_halfway)
+    with pytest.raises(OSError, match="No space left") as info:
+        nl.save_checkpoint(path, model, optimizer, epoch=2)
+    assert written
+    assert str(path) in str(info.value)
+    assert os.listdir(tmp_path) == (["c.npz"] if old else [])
+    if old:
+        assert path.read_bytes() == before
