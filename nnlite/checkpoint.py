@@ -158,9 +158,11 @@ def load_checkpoint(
         if schedule is not None:
             schedule.load_state_dict(document["schedule"]["state"])
         if rng is not None:
-            try:
+            if not _same_structure(document["rng"], rng.bit_generator.state):
+                raise LoadError("the generator's state does not fit: not the state of this kind")
+            try:  # numpy checks the numbers' ranges: -1 or 2**200 in a state is an OverflowError
                 rng.bit_generator.state = document["rng"]
-            except (TypeError, ValueError, KeyError) as error:
+            except (TypeError, ValueError, KeyError, OverflowError) as error:
                 raise LoadError(f"the generator's state does not fit: {error}") from error
     except LoadError as error:
         for target, state in zip(targets, before, strict=True):
@@ -262,6 +264,18 @@ def _check_kinds(
     if type(document.get("best", False)) is not bool:
         raise LoadError(f"its best entry must be true or false, got {document['best']!r}")
     _history(document.get("history"))
+
+
+def _same_structure(saved: object, current: object) -> bool:
+    """``saved`` has the keys of ``current`` at every level, and at each leaf its type: numpy
+    takes a float for an int in a generator's state, and silently truncates it."""
+    if isinstance(current, dict):
+        return (
+            isinstance(saved, dict)
+            and set(saved) == set(current)
+            and all(_same_structure(saved[name], value) for name, value in current.items())
+        )
+    return type(saved) is type(current)
 
 
 def _history(saved: object) -> Any:

@@ -3,6 +3,13 @@ uninterrupted run; a checkpoint that does not fit is refused and changes nothing
 
 from __future__ import annotations
 
+import errno
+import io
+import json
+import os
+import threading
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +165,219 @@ def test_fit_refuses_what_a_checkpoint_cannot_carry(tmp_path: Path) -> None:
 
     with pytest.raises(TypeError, match=r"checkpoint needs an nnlite\.optim optimizer"):
         nl.fit(model, nl.MSELoss(), Plain(), X, Y, epochs=1, checkpoint=tmp_path / "c.npz")
+
+
+# ---------------------------------------------------------------------------------------------
+# A file that is damaged, crafted or not a file: one LoadError naming the path, nothing changed
+# ---------------------------------------------------------------------------------------------
+
+
+def _saved(path: Path) -> dict[str, np.ndarray]:
+    """A checkpoint of _fresh() with a schedule and a generator, saved to ``path``: its entries."""
+    model, optimizer = _fresh()
+    nl.save_checkpoint(
+        path, model, optimizer, epoch=3, schedule=StepLR(optimizer, 2),
+        rng=np.random.default_rng(4),
+    )  # fmt: skip
+    with np.load(path, allow_pickle=False) as archive:
+        return dict(archive)
+
+
+def _write_zip(path: Path, entries: list[tuple[str, np.ndarray]], method: int) -> Path:
+    """A zip of these .npy entries, named as given (a name twice if it is listed twice)."""
+    with zipfile.ZipFile(path, "w", method) as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name, and writes it
+        for name, array in entries:
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=True)
+            archive.writestr(name, buffer.getvalue())
+    return path
+
+
+def _refused(path: Path, match: str) -> None:
+    """Loading ``path`` into fresh targets is one LoadError naming it, and changes none of them."""
+    model, optimizer = _fresh()
+    schedule, generator = StepLR(optimizer, 2), np.random.default_rng(9)
+    before = (model.state_dict(), optimizer.state_dict(), schedule.state_dict())
+    rng_before = generator.bit_generator.state
+    with pytest.raises(LoadError, match=match) as info:
+        nl.load_checkpoint(path, model, optimizer, schedule=schedule, rng=generator)
+    assert str(path) in str(info.value)
+    for name, value in before[0].items():
+        np.testing.assert_array_equal(model.state_dict()[name], value, err_msg=name)
+    for name, value in before[1].items():
+        np.testing.assert_array_equal(optimizer.state_dict()[name], value, err_msg=name)
+    assert schedule.state_dict() == before[2]
+    assert generator.bit_generator.state == rng_before
+
+
+def _with_document(tmp_path: Path, change: Any) -> Path:
+    """The checkpoint of _saved, its JSON document passed through ``change``."""
+    entries = _saved(tmp_path / "good.npz")
+    document = json.loads(entries["checkpoint.json"].item())
+    change(document)
+    entries["checkpoint.json"] = np.array(json.dumps(document))
+    path = tmp_path / "c.npz"
+    with open(path, "wb") as file:
+        np.savez(file, **entries)  # type: ignore[arg-type]
+    return path
+
+
+def _set(*keys: Any, to: Any) -> Any:
+    def change(document: dict[str, Any]) -> None:
+        for key in keys[:-1]:
+            document = document[key]
+        document[keys[-1]] = to
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set("format", to="nnlite"), "not an nnlite checkpoint"),
+        (_set("version", to=2), "unsupported checkpoint version"),
+        (_set("version", to=True), "unsupported checkpoint version"),
+        (_set("version", to=1.0), "unsupported checkpoint version"),
+        (_set("epoch", to=-1), "epoch must be an int >= 0"),
+        (_set("epoch", to=1.5), "epoch must be an int >= 0"),
+        (_set("epoch", to=True), "epoch must be an int >= 0"),
+        (_set("optimizer", to=[]), "optimizer entry is malformed"),
+        (_set("optimizer", "numbers", to=None), "optimizer entry is malformed"),
+        (_set("optimizer", "numbers", "lr", to="fast"), "lr"),
+        (_set("optimizer", "numbers", "step_count", to=-3), "step_count"),
+        (_set("schedule", "class", to="ExponentialLR"), "not a StepLR"),
+        (_set("schedule", "state", to=[1, 2]), "expected a dict"),
+        (_set("schedule", "state", "last_epoch", to="3"), "last_epoch"),
+        (_set("rng", to=None), "no generator state"),
+        (_set("rng", "state", "state", to=-1), "generator's state does not fit"),
+        (_set("rng", "state", "state", to=2**200), "generator's state does not fit"),
+        (_set("rng", "state", "state", to=1.5), "generator's state does not fit"),
+        (_set("rng", "uinteger", to=2**70), "generator's state does not fit"),
+        (_set("rng", "bit_generator", to="MT19937"), "generator's state does not fit"),
+        (_set("best", to=1), "best entry must be true or false"),
+        (_set("best", to=True), "missing entry 'best:"),
+        (_set("history", to=[]), "history entry is malformed"),
+        (_set("history", to={"loss": ["x"]}), "history entry is malformed"),
+    ],
+)  # fmt: skip
+def test_a_bad_json_document_is_a_load_error_and_changes_nothing(
+    tmp_path: Path, change: Any, message: str
+) -> None:
+    """Every part of the JSON is checked for its type and range; the generator's state, set
+    last, after the model and the optimizer have loaded, too."""
+    _refused(_with_document(tmp_path, change), message)
+
+
+def test_the_json_entry_has_a_size_limit(tmp_path: Path) -> None:
+    """Read bounded: a JSON entry over 16 MiB (4 million characters) is refused unread."""
+    path = _with_document(tmp_path, _set("padding", to=" " * (4 << 20)))
+    _refused(path, "entry 'checkpoint.json' holds .* bytes, more than the 16 MiB")
+
+
+def test_an_array_larger_than_its_state_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Each array is read bounded by the size the model's or optimizer's state has."""
+    entries = _saved(tmp_path / "good.npz")
+    entries["model:0.weight"] = np.zeros((1000, 1000))
+    path = tmp_path / "c.npz"
+    with open(path, "wb") as file:
+        np.savez(file, **entries)  # type: ignore[arg-type]
+    _refused(path, r"entry 'model:0.weight' holds 8,000,128 bytes, more than the")
+
+
+@pytest.mark.parametrize("entry", ["model:0.weight", "checkpoint.json"])
+def test_a_pickled_object_array_is_never_unpickled(tmp_path: Path, entry: str) -> None:
+    from tests.test_serialization import UNPICKLED, Tripwire
+
+    entries = _saved(tmp_path / "good.npz")
+    entries[entry] = np.array([Tripwire()], dtype=object)
+    named = [(name + ".npy", array) for name, array in entries.items()]
+    path = _write_zip(tmp_path / "c.npz", named, zipfile.ZIP_STORED)
+    UNPICKLED.clear()
+    _refused(path, "an object array .* never read")
+    assert UNPICKLED == []
+    with np.load(path, allow_pickle=True) as archive:  # the tripwire is armed
+        archive[entry]
+    assert UNPICKLED == ["unpickled"]
+    UNPICKLED.clear()
+
+
+def test_a_compressed_entry_is_refused(tmp_path: Path) -> None:
+    entries = [(name + ".npy", array) for name, array in _saved(tmp_path / "good.npz").items()]
+    path = _write_zip(tmp_path / "c.npz", entries, zipfile.ZIP_DEFLATED)
+    _refused(path, r"is compressed \(method 8\)")
+
+
+@pytest.mark.parametrize(
+    "names", [("model:0.weight.npy",) * 2, ("model:0.weight.npy", "model:0.weight")]
+)
+def test_a_repeated_entry_is_refused_not_read_last_wins(
+    tmp_path: Path, names: tuple[str, str]
+) -> None:
+    """Listed twice, or once with .npy and once without (np.load would read either)."""
+    entries = [(name + ".npy", array) for name, array in _saved(tmp_path / "good.npz").items()]
+    entries = [entry for entry in entries if entry[0] != "model:0.weight.npy"]
+    weight = _fresh()[0].state_dict()["0.weight"]
+    entries += [(names[0], weight + 1.0), (names[1], weight + 2.0)]
+    _refused(_write_zip(tmp_path / "c.npz", entries, zipfile.ZIP_STORED), "appears twice")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_fifo_is_refused_without_blocking_and_only_a_file_is_read(tmp_path: Path) -> None:
+    """Neither load_checkpoint nor fit(resume=True) waits on a FIFO for a writer."""
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        _refused(fifo, "a FIFO, not a regular file")
+
+    def resume() -> None:
+        model, optimizer = _fresh()
+        with pytest.raises(LoadError, match="a FIFO, not a regular file"):
+            nl.fit(model, nl.MSELoss(), optimizer, X, Y, epochs=1, checkpoint=fifo, resume=True)
+
+    def try_to_resume() -> None:
+        for attempt in (load, resume):
+            try:
+                attempt()
+            except BaseException as error:  # reported by the assertions below
+                outcome.append(error)
+
+    thread = threading.Thread(target=try_to_resume, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # blocked in open(): a writer lets it go on before the test fails
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(5)
+        pytest.fail("loading a checkpoint blocked on a FIFO")
+    assert outcome == []
+    _refused(tmp_path, "a directory, not a regular file")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    _refused(tmp_path / "empty.npz", "the file is empty")
+
+
+@pytest.mark.parametrize("old", [True, False], ids=["over a checkpoint", "new file"])
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: bool
+) -> None:
+    """save_checkpoint writes atomically, through nl.save's writer."""
+    path = tmp_path / "c.npz"
+    model, optimizer = _fresh()
+    if old:
+        nl.save_checkpoint(path, model, optimizer, epoch=1)
+    before = path.read_bytes() if old else None
+    written: list[int] = []
+
+    def fail_halfway(file: Any, **entries: Any) -> None:
+        written.append(file.write(b"PK\x03\x04 the first half of an archive"))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", fail_halfway)
+    with pytest.raises(OSError, match="No space left") as info:
+        nl.save_checkpoint(path, model, optimizer, epoch=2)
+    assert written
+    assert str(path) in str(info.value)
+    assert os.listdir(tmp_path) == (["c.npz"] if old else [])
+    if old:
+        assert path.read_bytes() == before

@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
+from nnlite.checkpoint import Checkpoint
 from tests.test_serialization import assert_same_model, reference_model
 
 SCALE = int(os.environ.get("FAULT_INJECTION_SCALE", "1"))
@@ -47,6 +48,7 @@ def temporaries(folder: Path) -> list[str]:
 SAVING_FOREVER = """
 import sys
 import nnlite as nl
+from nnlite.checkpoint import Checkpoint
 
 model = nl.Linear(1000, 2000, rng=0)  # 16 MB of weights: a save takes a while
 while True:
@@ -86,9 +88,57 @@ def test_saves_killed_mid_write_leave_nothing_after_the_next_save(tmp_path: Path
     assert_same_model(nl.load(path), model)
 
 
+CHECKPOINTING_FOREVER = """
+import sys
+import nnlite as nl
+from nnlite.checkpoint import Checkpoint
+from nnlite.optim import SGD
+
+model = nl.Linear(1000, 2000, rng=0)  # 16 MB of weights: a save takes a while
+optimizer = SGD(model.parameters(), lr=0.1)
+while True:
+    nl.save_checkpoint(sys.argv[1], model, optimizer, epoch=1)
+"""
+
+
+@needs_posix
+def test_checkpoint_saves_killed_mid_write_leave_nothing_after_the_next_save(
+    tmp_path: Path,
+) -> None:
+    """The same for save_checkpoint, which writes through nl.save's writer."""
+    path = tmp_path / "checkpoint.npz"
+    rng = np.random.default_rng(2)
+    cut_short = 0
+    for kill in range(4 * SCALE):
+        before = set(temporaries(tmp_path))
+        child = subprocess.Popen([sys.executable, "-c", CHECKPOINTING_FOREVER, str(path)])
+        try:
+            deadline = time.monotonic() + 60
+            while not set(temporaries(tmp_path)) - before and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert set(temporaries(tmp_path)) - before, "the child never started a save"
+            time.sleep(rng.uniform(0, 0.01))
+            child.send_signal(signal.SIGKILL if kill % 2 == 0 else signal.SIGTERM)
+            assert child.wait(60) in (-signal.SIGKILL, -signal.SIGTERM)
+        finally:
+            child.kill()
+            child.wait()
+        left = [(tmp_path / name).stat().st_size for name in temporaries(tmp_path)]
+        cut_short += any(size < 16_000_000 for size in left)
+    assert cut_short > 0
+    assert temporaries(tmp_path)
+    model, optimizer, _, _ = checkpoint_targets(0)
+    nl.save_checkpoint(path, model, optimizer, epoch=2)
+    assert os.listdir(tmp_path) == ["checkpoint.npz"]
+    other, other_optimizer, _, _ = checkpoint_targets(1)
+    assert nl.load_checkpoint(path, other, other_optimizer).epoch == 2
+    assert_same_model(other, model)
+
+
 RACING = """
 import sys
 import nnlite as nl
+from nnlite.checkpoint import Checkpoint
 
 path, seed, saves = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 model = nl.Linear(50, 50, rng=seed)
@@ -157,6 +207,86 @@ def test_bit_flips_and_truncations_never_load_changed_values(tmp_path: Path) -> 
             same += 1
     assert refused + same == len(damaged)
     assert refused > same  # most bytes are read, and checked
+
+
+def checkpoint_targets(seed: int) -> tuple[nl.Layer, Any, Any, np.random.Generator]:
+    """A model, its Adam optimizer, a step schedule and a generator: what a checkpoint loads."""
+    from nnlite.optim import Adam
+    from nnlite.schedules import StepLR
+
+    model = nl.two_layer_network(2, 5, rng=seed)
+    optimizer = Adam(model.parameters(), lr=0.05)
+    return model, optimizer, StepLR(optimizer, 1, gamma=0.5), np.random.default_rng(seed)
+
+
+def states(targets: tuple[nl.Layer, Any, Any, np.random.Generator]) -> list[Any]:
+    model, optimizer, schedule, generator = targets
+    state = [model.state_dict(), optimizer.state_dict(), schedule.state_dict()]
+    return [*state, generator.bit_generator.state]
+
+
+def assert_same_states(actual: list[Any], expected: list[Any]) -> None:
+    """Every array bit for bit (dtype too), every number equal."""
+    for got, want in zip(actual, expected, strict=True):
+        if isinstance(want, dict) and any(isinstance(v, np.ndarray) for v in want.values()):
+            assert got.keys() == want.keys()
+            for name, value in want.items():
+                if isinstance(value, np.ndarray):
+                    assert got[name].dtype == value.dtype, name
+                    assert got[name].tobytes() == value.tobytes(), name
+                else:
+                    assert got[name] == value, name
+        else:
+            assert got == want
+
+
+def test_bit_flips_and_truncations_never_load_changed_checkpoint_values(tmp_path: Path) -> None:
+    """load_checkpoint: each damaged file is one LoadError naming the path that changes none of
+    what it was to load into, or it loads every state of the run that saved it, bit for bit."""
+    saved = checkpoint_targets(0)
+    x, y = nl.datasets.two_moons(24, rng=0)
+    nl.fit(saved[0], nl.MSELoss(), saved[1], x, y, epochs=2, batch_size=8, rng=3,
+           schedule=saved[2], validation_data=(x, y), patience=5, progress=False,
+           checkpoint=tmp_path / "checkpoint.npz")  # fmt: skip
+    original = (tmp_path / "checkpoint.npz").read_bytes()
+    expected = nl.load_checkpoint(tmp_path / "checkpoint.npz", *checkpoint_targets(1)[:2],
+                                  schedule=checkpoint_targets(1)[2])  # fmt: skip
+    assert expected.best is not None
+    assert expected.history is not None
+    path = tmp_path / "damaged.npz"
+    rng = np.random.default_rng(2)
+    refused = same = 0
+    damaged = [
+        *(("flip", int(bit)) for bit in rng.choice(8 * len(original), 150 * SCALE, replace=False)),
+        *(("cut", int(n)) for n in rng.choice(len(original), 30 * SCALE, replace=False)),
+    ]
+    for kind, where in damaged:
+        data = bytearray(original)
+        if kind == "flip":
+            data[where // 8] ^= 1 << (where % 8)
+        else:
+            del data[where:]
+        path.write_bytes(bytes(data))
+        targets = checkpoint_targets(1)
+        before = states(targets)
+        model, optimizer, schedule, generator = targets
+        outcome: Checkpoint | nl.LoadError
+        try:
+            outcome = nl.load_checkpoint(path, model, optimizer, schedule=schedule, rng=generator)
+        except nl.LoadError as error:
+            outcome = error
+        if isinstance(outcome, nl.LoadError):
+            assert str(path) in str(outcome)
+            assert_same_states(states(targets), before)
+            refused += 1
+        else:
+            assert kind == "flip", f"a file cut to {where} bytes loaded"
+            assert_same_states(states(targets)[:3], states(saved)[:3])
+            assert (outcome.epoch, outcome.history) == (expected.epoch, expected.history)
+            assert_same_states([outcome.best], [expected.best])
+            same += 1
+    assert refused + same == len(damaged)
+    assert refused > same
 
 
 def torch_model() -> nl.Sequential:
@@ -384,6 +514,7 @@ def torch_bombs(folder: Path) -> dict[str, Path]:
 LOADING_BOMBS = """
 import json, resource, sys, time
 import nnlite as nl
+from nnlite.checkpoint import Checkpoint
 if sys.argv[2] == "load_torch":
     import torch  # before the baseline: the import alone maps gigabytes of address space
     from nnlite.interop import load_torch as load
