@@ -29,7 +29,7 @@ import numpy as np
 from nnlite._archive import open_archive
 from nnlite._constraints import Integer
 from nnlite._validation import describe
-from nnlite.errors import ArgumentValueError, LoadError
+from nnlite.errors import ArgumentTypeError, ArgumentValueError, LoadError
 from nnlite.layer import Layer
 from nnlite.optim import Optimizer
 from nnlite.schedules import Schedule
@@ -83,14 +83,22 @@ def save_checkpoint(
             dtypes of ``model.state_dict()``, or None.
 
     Raises:
-        ArgumentTypeError, ArgumentValueError: epoch is not an int >= 0; rng is not a Generator;
-            best does not match the model's state.
+        ArgumentTypeError, ArgumentValueError: epoch is not an int >= 0; rng is not a Generator,
+            or one whose state holds arrays (MT19937, Philox, SFC64); best does not match the
+            model's state.
         SaveError: (from the model) a state that is not float32 or float64.
         OSError: the file could not be written; a file already there is unchanged.
     """
     epoch = Integer(low=0).check("save_checkpoint", "epoch", epoch)
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise TypeError(f"save_checkpoint: rng must be a numpy Generator, got {describe(rng)}")
+    if rng is not None and not _json_state(rng.bit_generator.state):
+        kind = type(rng.bit_generator).__name__
+        raise ArgumentTypeError(
+            f"save_checkpoint: rng's bit generator, {kind}, keeps arrays in its state, which a "
+            "checkpoint's JSON cannot hold: use a PCG64 generator, np.random.default_rng(seed), "
+            "as fit makes"
+        )
     state = model.state_dict()
     if best is not None and {k: (v.shape, v.dtype) for k, v in best.items()} != {
         k: (v.shape, v.dtype) for k, v in state.items()
@@ -264,6 +272,14 @@ def _check_kinds(
     if type(document.get("best", False)) is not bool:
         raise LoadError(f"its best entry must be true or false, got {document['best']!r}")
     _history(document.get("history"))
+
+
+def _json_state(state: object) -> bool:
+    """Whether a generator's state is made of what JSON holds: dicts of str, ints, floats and str
+    (PCG64's and PCG64DXSM's are; MT19937's, Philox's and SFC64's hold arrays)."""
+    if isinstance(state, dict):
+        return all(isinstance(key, str) and _json_state(value) for key, value in state.items())
+    return state is None or (isinstance(state, (int, float, str)) and not isinstance(state, bool))
 
 
 def _same_structure(saved: object, current: object) -> bool:

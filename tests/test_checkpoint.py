@@ -381,3 +381,38 @@ def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary(
     assert os.listdir(tmp_path) == (["c.npz"] if old else [])
     if old:
         assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_a_generator_whose_state_holds_arrays_is_refused_by_name_before_anything_is_written(
+    tmp_path: Path, bit_generator: type[np.random.BitGenerator]
+) -> None:
+    """A checkpoint keeps the generator's state as JSON, which holds PCG64's (numbers) but not
+    the arrays MT19937's, Philox's and SFC64's hold: an error that names the bit generator and
+    the way out, and no file."""
+    model = nl.Sequential(nl.Linear(2, 1, rng=0))
+    path = tmp_path / "run.npz"
+    rng = np.random.Generator(bit_generator(0))
+    with pytest.raises(TypeError) as info:
+        nl.save_checkpoint(path, model, Adam(model.parameters()), epoch=1, rng=rng)
+    assert str(info.value) == (
+        f"save_checkpoint: rng's bit generator, {bit_generator.__name__}, keeps arrays in its "
+        "state, which a checkpoint's JSON cannot hold: use a PCG64 generator, "
+        "np.random.default_rng(seed), as fit makes"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.PCG64DXSM])
+def test_a_pcg64_generator_round_trips_through_a_checkpoint(
+    tmp_path: Path, bit_generator: type[np.random.BitGenerator]
+) -> None:
+    model = nl.Sequential(nl.Linear(2, 1, rng=0))
+    optimizer = Adam(model.parameters())
+    rng = np.random.Generator(bit_generator(7))
+    rng.random(3)
+    nl.save_checkpoint(tmp_path / "run.npz", model, optimizer, epoch=1, rng=rng)
+    expected = rng.random(5)
+    other = np.random.Generator(bit_generator(0))
+    nl.load_checkpoint(tmp_path / "run.npz", model, optimizer, rng=other)
+    np.testing.assert_array_equal(other.random(5), expected)
