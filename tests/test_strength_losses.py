@@ -135,6 +135,8 @@ WORKED = [
     ),
     # y = 0 with t = 1 costs -log(eps) / N at the clamp, where the gradient is 0.
     (nl.BCELoss, [[0.0], [0.5]], [[1.0], [0.0]], (52 * np.log(2) + np.log(2)) / 2, [[0.0], [1.0]]),
+    # y = 1 with t = 0: clamped to 1 - eps, the same cost.
+    (nl.BCELoss, [[1.0], [0.5]], [[0.0], [1.0]], (52 * np.log(2) + np.log(2)) / 2, [[0.0], [-1.0]]),
     (nl.BCEWithLogitsLoss, [[0.0], [1000.0]], [[1.0], [1.0]], np.log(2) / 2, [[-0.25], [0.0]]),
     # t = 0: L = log(1 + e^y), dL/dy = sigma(y).
     (nl.BCEWithLogitsLoss, [[2.0]], [[0.0]], np.log1p(np.exp(2.0)), [[1 / (1 + np.exp(-2.0))]]),
@@ -151,7 +153,7 @@ WORKED = [
 @pytest.mark.parametrize(
     ("kind", "prediction", "target", "value", "grad"),
     WORKED,
-    ids=["mse", "bce", "bce at the clamp", "bce logits", "bce logits t=0", "softmax ce"],
+    ids=["mse", "bce", "bce at 0", "bce at 1", "bce logits", "bce logits t=0", "softmax ce"],
 )
 def test_a_losss_torch_formula_gives_the_worked_value_and_gradient(
     kind: type[nl.Loss], prediction: Any, target: Any, value: float, grad: Any

@@ -82,7 +82,8 @@ TESTS: dict[str, list[str]] = {
         "tests/test_conformance_losses.py",
         "tests/test_dtypes.py",
         "tests/test_two_layer_network.py",
-        "tests/test_interop.py",  # the losses' formulas in torch (needs the torch extra)
+        # With the torch formulas' worked cases (they need the torch extra). test_interop.py's
+        # property tests of those formulas are left out: on a mutant they shrink for half a minute.
         "tests/test_strength_losses.py",
     ],
     "nnlite/sequential.py": [
