@@ -19,6 +19,7 @@ a Sequential, once it has checked a batch (see :mod:`nnlite._plan`).
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -50,7 +51,9 @@ def wrap(name: str, method: Callable[..., Any], check: Check) -> Callable[..., A
     ``check`` gives them; a super() call (``type(self).<name>`` is another wrapper, the
     subclass's) is not checked again (see the module docstring).
     """
-    code = check.__code__
+    # The check's own code, past any functools.wraps decorator (a mutation tester's, say), whose
+    # *args would hide the names.
+    code = inspect.unwrap(check).__code__
     arguments = ", ".join(code.co_varnames[2 : code.co_argcount])
     namespace: dict[str, Any] = {"_method": method, "_check": check}
     exec(_WRAPPER.format(name=name, arguments=arguments), namespace)
