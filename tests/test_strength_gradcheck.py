@@ -359,3 +359,48 @@ def test_a_gradient_that_is_not_finite_is_named(where: str, words: str) -> None:
         AssertionError, match=rf": backward's gradient of the {words} is not finite: nan at index"
     ):
         check_gradients(NaNGradient(where), X)
+
+
+class ScaleWithOffsetParameterHalf(nl.Layer):
+    """y = w * x (elementwise): backward is right; backward_parameters adds ``offset`` more."""
+
+    def __init__(self, offset: list[float]) -> None:
+        super().__init__()
+        self.w = nl.Parameter([2.0, 3.0])
+        self.offset = offset
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        return self.w.data * x
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        self.w.grad += np.sum(grad_y * self.x, axis=0)
+        return self.w.data * grad_y
+
+    def backward_parameters(self, grad_y: nl.FloatArray) -> None:
+        self.w.grad += np.sum(grad_y * self.x, axis=0) + np.array(self.offset)
+
+    def get_config(self) -> dict[str, list[float]]:
+        return {"offset": self.offset}
+
+
+def test_backward_parameters_reports_the_element_furthest_beyond_its_tolerance() -> None:
+    """The worst element is the one that exceeds its own tolerance most, not the largest error.
+
+    With x = [1e6, 1] and grad_y = 1, dL/dw = [1e6, 1]; each element may differ by sqrt(eps) of
+    (its own size + the largest, 1e6): about 0.0298 for w[0] and 0.0149 for w[1]. Off by 0.05 and
+    0.04, w[0] has the larger error but is 0.0202 beyond its tolerance, w[1] 0.0251: w[1] is the
+    one reported, with both values.
+    """
+    layer = ScaleWithOffsetParameterHalf([0.05, 0.04])
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(layer, np.array([[1e6, 1.0]]), grad_y=np.ones((1, 2)))
+    assert str(caught.value) == (
+        "check_gradients(ScaleWithOffsetParameterHalf(offset=[0.05, 0.04])) failed: "
+        "backward_parameters does not add the gradient backward adds for parameter 'w'\n"
+        "  worst at index (1,): backward 1, backward_parameters 1.04"
+    )
+    # The control: with no offset the same layer passes.
+    assert check_gradients(
+        ScaleWithOffsetParameterHalf([0.0, 0.0]), np.array([[1e6, 1.0]]), grad_y=np.ones((1, 2))
+    ).passed
