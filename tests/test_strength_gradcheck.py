@@ -404,3 +404,38 @@ def test_backward_parameters_reports_the_element_furthest_beyond_its_tolerance()
     assert check_gradients(
         ScaleWithOffsetParameterHalf([0.0, 0.0]), np.array([[1e6, 1.0]]), grad_y=np.ones((1, 2))
     ).passed
+
+
+class WiderEachCall(nl.Layer):
+    """y = x repeated once more along the features at each call: not a function of x alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.calls += 1
+        return np.tile(x, (1, self.calls))
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return grad_y[:, :3]
+
+
+def test_a_forward_whose_shape_changes_between_calls_is_named_with_both_shapes() -> None:
+    """Two calls at X (2 x 3) return 2 x 3, then 2 x 6: the message says so, shapes and all."""
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(WiderEachCall(), X)
+    assert str(caught.value) == (
+        "WiderEachCall(): forward is not deterministic: two calls at the same input returned "
+        "shapes (2, 3) and (2, 6)"
+    )
+
+
+def test_a_loss_whose_target_cannot_move_is_checked_at_a_label_target() -> None:
+    """BCELoss refuses a target moved outside [0, 1], so the estimates of dL/dtarget at labels
+    0 and 1 are left out; dL/dprediction is still checked, and the right one passes."""
+    prediction = np.array([[0.2], [0.7], [0.9]])
+    target = np.array([[0.0], [1.0], [1.0]])
+    report = check_gradients(nl.BCELoss(), prediction, target)
+    assert report.passed
+    assert [t.name for t in report.tensors] == ["prediction"]
