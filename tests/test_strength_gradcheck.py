@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite.testing import check_gradients
+from nnlite.testing import check_gradients, checks
 from nnlite.testing._estimate import DirectionalEstimate, directional_estimate
 from nnlite.testing.gradcheck import TensorCheck, upstream_generator
 
@@ -439,3 +439,36 @@ def test_a_loss_whose_target_cannot_move_is_checked_at_a_label_target() -> None:
     report = check_gradients(nl.BCELoss(), prediction, target)
     assert report.passed
     assert [t.name for t in report.tensors] == ["prediction"]
+
+
+class DriftsAfterTheFirstCall(nl.Layer):
+    """y = 1 at the first call, then 1 + ``ulps`` eps: a forward that is off by rounding."""
+
+    def __init__(self, ulps: int) -> None:
+        super().__init__()
+        self.ulps = ulps
+        self.calls = 0
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.calls += 1
+        drift = 0 if self.calls == 1 else self.ulps * np.finfo(np.float64).eps
+        return np.ones_like(x) + drift
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return np.zeros_like(grad_y)
+
+    def get_config(self) -> dict[str, int]:
+        return {"ulps": self.ulps}
+
+
+def test_a_forward_may_differ_by_8_eps_of_its_scale_and_no_more() -> None:
+    """y = 1 everywhere, so each element may move by 8 eps (1 + 1) = 16 eps: 16 passes, 17 fails,
+    and the message shows both values (1 + 17 eps = 1.0000000000000038)."""
+    checks.check_deterministic(DriftsAfterTheFirstCall(16), X)
+    with pytest.raises(AssertionError) as caught:
+        checks.check_deterministic(DriftsAfterTheFirstCall(17), X)
+    assert str(caught.value).startswith(
+        "check_deterministic(DriftsAfterTheFirstCall(ulps=17)) failed: forward is not "
+        "deterministic: two calls at the same input differ, at index (0, 0): 1.0 then "
+        "1.0000000000000038. A random layer must declare stochastic = True"
+    )
