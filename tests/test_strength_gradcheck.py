@@ -442,33 +442,41 @@ def test_a_loss_whose_target_cannot_move_is_checked_at_a_label_target() -> None:
 
 
 class DriftsAfterTheFirstCall(nl.Layer):
-    """y = 1 at the first call, then 1 + ``ulps`` eps: a forward that is off by rounding."""
+    """y = ``scale`` everywhere at the first call; at later calls y[1, 2] is ``ulps`` units in the
+    last place above it: a forward off by rounding, in one element."""
 
-    def __init__(self, ulps: int) -> None:
+    def __init__(self, ulps: int, scale: float = 1.0) -> None:
         super().__init__()
         self.ulps = ulps
+        self.scale = scale
         self.calls = 0
 
     def forward(self, x: nl.FloatArray) -> nl.FloatArray:
         self.calls += 1
-        drift = 0 if self.calls == 1 else self.ulps * np.finfo(np.float64).eps
-        return np.ones_like(x) + drift
+        y = np.full_like(x, self.scale)
+        if self.calls > 1:
+            y[1, 2] += self.ulps * np.spacing(self.scale)
+        return y
 
     def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
         return np.zeros_like(grad_y)
 
-    def get_config(self) -> dict[str, int]:
-        return {"ulps": self.ulps}
+    def get_config(self) -> dict[str, float]:
+        return {"ulps": self.ulps, "scale": self.scale}
 
 
-def test_a_forward_may_differ_by_8_eps_of_its_scale_and_no_more() -> None:
-    """y = 1 everywhere, so each element may move by 8 eps (1 + 1) = 16 eps: 16 passes, 17 fails,
-    and the message shows both values (1 + 17 eps = 1.0000000000000038)."""
-    checks.check_deterministic(DriftsAfterTheFirstCall(16), X)
+@pytest.mark.parametrize(
+    ("scale", "moved"), [(1.0, "1.0000000000000038"), (0.5, "0.5000000000000019")]
+)
+def test_a_forward_may_differ_by_8_eps_of_its_scale_and_no_more(scale: float, moved: str) -> None:
+    """y = s everywhere (s a power of two, whose unit in the last place is s eps), so an element
+    may move by 8 eps (s + s) = 16 units: 16 passes, 17 fails, and the message shows where and
+    both values (s + 17 s eps)."""
+    checks.check_deterministic(DriftsAfterTheFirstCall(16, scale), X)
     with pytest.raises(AssertionError) as caught:
-        checks.check_deterministic(DriftsAfterTheFirstCall(17), X)
+        checks.check_deterministic(DriftsAfterTheFirstCall(17, scale), X)
     assert str(caught.value).startswith(
-        "check_deterministic(DriftsAfterTheFirstCall(ulps=17)) failed: forward is not "
-        "deterministic: two calls at the same input differ, at index (0, 0): 1.0 then "
-        "1.0000000000000038. A random layer must declare stochastic = True"
+        f"check_deterministic(DriftsAfterTheFirstCall(ulps=17, scale={scale})) failed: forward is "
+        f"not deterministic: two calls at the same input differ, at index (1, 2): {scale} then "
+        f"{moved}. A random layer must declare stochastic = True"
     )
