@@ -480,3 +480,36 @@ def test_a_forward_may_differ_by_8_eps_of_its_scale_and_no_more(scale: float, mo
         f"not deterministic: two calls at the same input differ, at index (1, 2): {scale} then "
         f"{moved}. A random layer must declare stochastic = True"
     )
+
+
+class DriftingForward(nl.Layer):
+    """y = ``base`` at the first call, ``base + drift`` at every later one."""
+
+    def __init__(self, base: nl.FloatArray, drift: nl.FloatArray) -> None:
+        super().__init__()
+        self.base, self.drift = base, drift
+        self.calls = 0
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.calls += 1
+        return self.base.copy() if self.calls == 1 else self.base + self.drift
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return np.zeros_like(grad_y)
+
+
+def test_the_element_reported_as_not_deterministic_is_the_one_furthest_beyond_its_bound() -> None:
+    """y = 1 but y[0, 0] = 2, so max |y| = 2: y[0, 0] may move by 8 eps (2 + 2) = 32 eps and the
+    others by 8 eps (1 + 2) = 24 eps. y[0, 0] moved by 30 eps is within its bound; y[1, 2] moved
+    by 25 eps, a smaller move, is not, and it is the element named."""
+    eps = np.finfo(np.float64).eps
+    base = np.ones((2, 3))
+    base[0, 0] = 2.0
+    drift = np.zeros((2, 3))
+    drift[0, 0], drift[1, 2] = 30 * eps, 25 * eps
+    with pytest.raises(AssertionError) as caught:
+        checks.check_deterministic(DriftingForward(base, drift), X)
+    assert str(caught.value).startswith(
+        "check_deterministic(DriftingForward()) failed: forward is not deterministic: two calls at "
+        "the same input differ, at index (1, 2): 1.0 then 1.0000000000000056. "
+    )
