@@ -513,3 +513,129 @@ def test_the_element_reported_as_not_deterministic_is_the_one_furthest_beyond_it
         "check_deterministic(DriftingForward()) failed: forward is not deterministic: two calls at "
         "the same input differ, at index (1, 2): 1.0 then 1.0000000000000056. "
     )
+
+
+# --- Bad input to the checker: each message names the checker, the layer and the array. ---
+
+_AT_FINITE = "gradients can only be checked at finite values"
+
+
+def test_text_for_the_input_or_grad_y_names_the_layer_and_the_array() -> None:
+    """A DTypeError (a TypeError) from the layer's own dtype rule, naming the argument's role."""
+    expects = "expects {} as a float32/float64 array, or numbers, lists or integer arrays; got a "
+    with pytest.raises(TypeError) as caught:
+        check_gradients(nl.Sigmoid(), [["a"]])
+    assert (
+        str(caught.value) == "Sigmoid() " + expects.format("input") + "list that numpy reads as <U1"
+    )
+    with pytest.raises(TypeError) as caught:
+        check_gradients(nl.Sigmoid(), X, grad_y=[["a", "b", "c"]] * 2)
+    assert str(caught.value) == (
+        "Sigmoid() " + expects.format("grad_y") + "list that numpy reads as <U1"
+    )
+
+
+def test_a_non_finite_input_or_grad_y_is_named_with_its_first_element_and_count() -> None:
+    with pytest.raises(ValueError, match="holds") as caught:
+        check_gradients(nl.Sigmoid(), np.array([[1.0, np.nan]]))
+    assert str(caught.value) == (
+        "check_gradients(Sigmoid()): x holds nan at index (0, 1) (1 non-finite element): "
+        + _AT_FINITE
+    )
+    with pytest.raises(ValueError, match="holds") as caught:
+        check_gradients(nl.Sigmoid(), X, grad_y=np.full((2, 3), np.inf))
+    assert str(caught.value) == (
+        "check_gradients(Sigmoid()): grad_y holds inf at index (0, 0) (6 non-finite elements): "
+        + _AT_FINITE
+    )
+
+
+def test_a_non_finite_parameter_is_named_by_its_dotted_name() -> None:
+    linear = nl.Linear(3, 2, rng=0)
+    linear.weight.data[1, 0] = np.nan
+    with pytest.raises(ValueError, match="holds") as caught:
+        check_gradients(linear, X)
+    assert str(caught.value) == (
+        "check_gradients(Linear(in_features=3, out_features=2)): parameter 'weight' holds nan at "
+        f"index (1, 0) (1 non-finite element): {_AT_FINITE}"
+    )
+    model = nl.Sequential(nl.Linear(3, 2, rng=0))
+    model[0].bias.data[1] = np.inf
+    with pytest.raises(ValueError, match="holds") as caught:
+        check_gradients(model, X)
+    assert str(caught.value) == (
+        "check_gradients(Sequential(1 layer)): parameter '0.bias' holds inf at index (1,) "
+        f"(1 non-finite element): {_AT_FINITE}"
+    )
+
+
+class LogOfInput(nl.Layer):
+    """y = log(x): at a finite x <= 0 forward's output is not finite."""
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(x)
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return grad_y / self.x
+
+
+def test_a_forward_that_is_not_finite_at_a_finite_input_is_named() -> None:
+    """log(0) = -inf at index (0, 1), the one element of the two that is not finite."""
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(LogOfInput(), np.array([[1.0, 0.0]]))
+    assert str(caught.value) == (
+        "LogOfInput(): forward's output is not finite: -inf at index (0, 1) (1 of 2 elements), at "
+        "a finite input"
+    )
+
+
+@pytest.mark.parametrize(("where", "words"), [("input", "input"), ("weight", "parameter 'weight'")])
+def test_a_gradient_that_is_not_finite_is_named_with_the_layer(where: str, words: str) -> None:
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(NaNGradient(where), X)
+    assert str(caught.value) == (
+        f"NaNGradient(in_features=3, out_features=2): backward's gradient of the "
+        f"{words} is not finite: nan at index (0, 0) (1 of 6 elements), at a finite input"
+    )
+
+
+# --- A layer may write its output into one buffer it returns at every call. ---
+
+
+class DoubleIntoBuffer(nl.Layer):
+    """y = 2 x + ``drift`` * (the number of calls before this one), written into one array that
+    every call returns; ``drift`` 0: a correct, deterministic layer."""
+
+    def __init__(self, drift: float = 0.0) -> None:
+        super().__init__()
+        self.drift = drift
+        self.calls = 0
+        self.out = np.zeros(0)
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        if self.out.shape != x.shape:
+            self.out = np.zeros_like(x)
+        np.multiply(x, 2.0, out=self.out)
+        self.out += self.drift * self.calls
+        self.calls += 1
+        return self.out
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return 2.0 * grad_y
+
+    def get_config(self) -> dict[str, float]:
+        return {"drift": self.drift}
+
+
+def test_a_layer_that_returns_one_buffer_at_every_call_is_checked_on_copies() -> None:
+    """Each output is copied as it comes: the estimates are of 2 x, whose slope 2 is right; and a
+    drifting forward is caught as such, not compared with the buffer it has overwritten."""
+    assert check_gradients(DoubleIntoBuffer(), X).passed
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(DoubleIntoBuffer(drift=1e-3), X)
+    assert str(caught.value).startswith(
+        "DoubleIntoBuffer(drift=0.001): forward is not deterministic: two calls at the same input "
+        "differ, at index (0, 0): 0.2 then 0.201. "
+    )
