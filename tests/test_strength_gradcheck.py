@@ -559,8 +559,10 @@ def test_a_non_finite_parameter_is_named_by_its_dotted_name() -> None:
         "check_gradients(Linear(in_features=3, out_features=2)): parameter 'weight' holds nan at "
         f"index (1, 0) (1 non-finite element): {_AT_FINITE}"
     )
-    model = nl.Sequential(nl.Linear(3, 2, rng=0))
-    model[0].bias.data[1] = np.inf
+    inner = nl.Linear(3, 2, rng=0)
+    assert inner.bias is not None
+    inner.bias.data[1] = np.inf
+    model = nl.Sequential(inner)
     with pytest.raises(ValueError, match="holds") as caught:
         check_gradients(model, X)
     assert str(caught.value) == (
