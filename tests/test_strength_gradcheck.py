@@ -641,3 +641,55 @@ def test_a_layer_that_returns_one_buffer_at_every_call_is_checked_on_copies() ->
         "DoubleIntoBuffer(drift=0.001): forward is not deterministic: two calls at the same input "
         "differ, at index (0, 0): 0.2 then 0.201. "
     )
+
+
+# --- The report's parts, written by hand: what a reader of a failure sees. ---
+
+
+def test_a_failure_on_a_subset_says_how_many_were_checked_of_how_many() -> None:
+    """max_elements chose 3 of 1200: "2 of 3 checked (of 1200)"; relative error by the larger
+    magnitude, |-0.5 - 0.25| / 0.5 = 1.5."""
+    check = TensorCheck("w", (30, 40), 0.75, 1.5, (7, 9), -0.5, 0.25, 1e-3, 2, 750.0, n_checked=3)
+    assert check.describe_failure() == (
+        "gradient of the parameter 'w' is wrong: 2 of 3 checked (of 1200) elements differ from "
+        "finite differences\n"
+        "  worst at index (7, 9): analytic -0.5, numeric 0.25\n"
+        "  error 0.75 (relative 1.5), allowed 0.001 (the estimated finite-difference error)"
+    )
+
+
+def test_a_report_row_of_a_subset_says_so_with_thousands_separated() -> None:
+    failing = TensorCheck("w", (30, 400), 0.75, 1.5, (7, 9), -0.5, 0.25, 1e-3, 2, 750.0, 1200)
+    passing = TensorCheck("input", (5,), 0.0, 0.0, (0,), 1.0, 1.0, 1e-6, 0, 0.0, 1)
+    report = nl.testing.GradientReport("Net", (passing, failing))
+    assert str(report) == (
+        "gradient check of Net: FAILED\n"
+        "  tensor  shape         max abs err  max rel err  err/allowed\n"
+        "  input   (5,)             0.00e+00     0.00e+00      0.0e+00  (1 of 5 elements checked)\n"
+        "  w       (30, 400)        7.50e-01     1.50e+00      7.5e+02  FAILED (2 elements)  "
+        "(1,200 of 12,000 elements checked)"
+    )
+    assert not report.passed
+    assert (report.max_abs_error, report.max_rel_error) == (0.75, 1.5)
+
+
+def test_a_report_gives_the_largest_errors_over_its_tensors() -> None:
+    """The largest abs and the largest relative error, each over all tensors (here of different
+    tensors); 0 for a report of no tensors, which has passed."""
+    a = TensorCheck("a", (2,), 0.5, 1e-3, (0,), 1.0, 1.0, 1.0, 0, 0.1)
+    b = TensorCheck("b", (2,), 1e-3, 0.25, (0,), 1.0, 1.0, 1.0, 0, 0.1)
+    report = nl.testing.GradientReport("Net", (a, b))
+    assert (report.max_abs_error, report.max_rel_error) == (0.5, 0.25)
+    assert report.passed
+    empty = nl.testing.GradientReport("Nothing", ())
+    assert (empty.max_abs_error, empty.max_rel_error, empty.passed) == (0.0, 0.0, True)
+
+
+def test_an_unknown_name_is_a_key_error_listing_the_names() -> None:
+    a = TensorCheck("input", (2,), 0.0, 0.0, (0,), 1.0, 1.0, 1.0, 0, 0.0)
+    b = TensorCheck("0.weight", (2,), 0.0, 0.0, (0,), 1.0, 1.0, 1.0, 0, 0.0)
+    report = nl.testing.GradientReport("Net", (a, b))
+    assert report["0.weight"] is b
+    with pytest.raises(KeyError) as caught:
+        report["weight"]
+    assert caught.value.args == ("no tensor 'weight' in this report; it has ['input', '0.weight']",)
