@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite.testing import check_gradients, checks
+from nnlite.testing import _compare, check_gradients, checks
 from nnlite.testing._estimate import DirectionalEstimate, directional_estimate
 from nnlite.testing.gradcheck import TensorCheck, upstream_generator
 
@@ -693,3 +693,92 @@ def test_an_unknown_name_is_a_key_error_listing_the_names() -> None:
     with pytest.raises(KeyError) as caught:
         report["weight"]
     assert caught.value.args == ("no tensor 'weight' in this report; it has ['input', '0.weight']",)
+
+
+# --- The named checks' comparison helpers, at values worked out by hand. ---
+
+F64_EPS = float(np.finfo(np.float64).eps)
+F32_EPS = float(np.finfo(np.float32).eps)
+TINY = float(np.finfo(np.float32).smallest_normal)
+
+
+def test_the_rounding_spread_moves_each_input_by_eps_of_its_scale() -> None:
+    """eps = 0.5 and inputs whose moves are exact: v = [0, 4] moves by 0.5 (|v| + 4) = [2, 4]
+    (the zero too), w = [1, -2] by 0.5 (|w| + 2) = [1.5, 2], either sign; an output 3 w moves
+    three times as far. ``compute`` runs once, then once per trial."""
+    calls = []
+
+    def compute(inputs: Sequence[nl.FloatArray]) -> list[nl.FloatArray]:
+        calls.append(1)
+        v, w = inputs
+        return [v, 3 * w]
+
+    spread = _compare.rounding_spread(
+        compute, [np.array([0.0, 4.0]), np.array([1.0, -2.0])], 0.5, np.random.default_rng(0)
+    )
+    np.testing.assert_array_equal(spread[0], [2.0, 4.0])
+    np.testing.assert_array_equal(spread[1], [4.5, 6.0])
+    assert len(calls) == 4
+    _compare.rounding_spread(
+        compute, [np.ones(1), np.ones(1)], 0.5, np.random.default_rng(0), trials=1
+    )
+    assert len(calls) == 6
+
+
+def test_the_allowed_difference_is_16_times_spread_and_eps_of_value_largest_and_scale() -> None:
+    """16 (spread + eps (|v| + max |v| + scale)) + float32's smallest normal; eps at least the
+    reference's own dtype's."""
+    reference = np.array([1.0, -2.0])
+    spread = np.array([0.0, 1e-10])
+    allowed = _compare.allowed_difference(reference, spread, 1e-3, scale=10.0)
+    expected = 16 * (spread + 1e-3 * (np.array([1.0, 2.0]) + 2.0 + 10.0)) + TINY
+    np.testing.assert_allclose(allowed, expected, rtol=1e-15)
+    # eps below float64's is raised to it; a float32 reference is held to float32's eps.
+    tiny_eps = _compare.allowed_difference(reference, 0.0, 1e-30)
+    np.testing.assert_allclose(tiny_eps, 16 * F64_EPS * np.array([3.0, 4.0]) + TINY, rtol=1e-15)
+    single = _compare.allowed_difference(reference.astype(np.float32), 0.0, F64_EPS)
+    np.testing.assert_allclose(single, 16 * F32_EPS * np.array([3.0, 4.0]) + TINY, rtol=1e-6)
+    # An empty reference: nothing to allow, and no reduction error.
+    assert _compare.allowed_difference(np.zeros(0), 0.0, F64_EPS).shape == (0,)
+
+
+def test_the_worst_mismatch_is_the_element_furthest_beyond_what_it_is_allowed() -> None:
+    """Errors [0, 3, 0.5] against allowances [0, 2.5, 0.1]: beyond by [0, 0.5, 0.4]; the largest
+    error and the largest excess are both element 1 here, then element 2 once its allowance
+    shrinks to 0; NaN is always the worst; within every allowance, None."""
+    got, expected = np.array([1.0, 5.0, 3.0]), np.array([1.0, 2.0, 2.5])
+    assert _compare.worst_mismatch(got, expected, np.array([0.0, 2.5, 0.1])) == (1,)
+    assert _compare.worst_mismatch(got, expected, np.array([0.0, 2.9, 0.0])) == (2,)
+    assert _compare.worst_mismatch(got, expected, np.array([0.0, 3.0, 0.5])) is None
+    assert _compare.worst_mismatch(got, expected, 3.0) is None
+    assert _compare.worst_mismatch(np.array([1.0, np.nan, 9.0]), expected, 0.1) == (1,)
+    assert _compare.worst_mismatch(got.reshape(3, 1), expected.reshape(3, 1), 0.1) == (1, 0)
+    assert _compare.worst_mismatch(np.zeros((0, 2)), np.zeros((0, 2)), 0.0) is None
+
+
+def test_the_first_true_element_its_index_and_the_zero_d_case() -> None:
+    mask = np.array([[False, False, True], [True, False, True]])
+    assert _compare.first_true(mask) == (0, 2)
+    assert _compare.first_true(np.zeros((2, 2), dtype=bool)) is None
+    assert _compare.first_true(np.array(True)) == ()
+    assert _compare.first_true(np.array(False)) is None
+
+
+def test_a_check_fails_with_its_name_and_the_subject() -> None:
+    error = _compare.fail(
+        "dtypes", "Linear(in_features=3, out_features=2)", "the output is float64"
+    )
+    assert isinstance(error, AssertionError)
+    assert (
+        str(error)
+        == "check_dtypes(Linear(in_features=3, out_features=2)) failed: the output is float64"
+    )
+    assert _compare.at(np.array([[0.0, 1 / 3]]), (0, 1)) == "0.3333333333"
+    assert _compare.at(np.array([2.0e-20]), (0,)) == "2e-20"
+
+
+def test_the_largest_magnitude_is_over_every_array() -> None:
+    arrays = [np.array([1.0, -3.0]), np.zeros(0), np.array([[2.5]])]
+    assert _compare.largest_magnitude(arrays) == 3.0
+    assert _compare.largest_magnitude([np.zeros(0)]) == 0.0
+    assert _compare.largest_magnitude([]) == 0.0
