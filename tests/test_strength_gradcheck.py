@@ -782,3 +782,14 @@ def test_the_largest_magnitude_is_over_every_array() -> None:
     assert _compare.largest_magnitude(arrays) == 3.0
     assert _compare.largest_magnitude([np.zeros(0)]) == 0.0
     assert _compare.largest_magnitude([]) == 0.0
+
+
+def test_a_forward_that_is_not_finite_near_the_input_is_named() -> None:
+    """log at x = 1e-5, finite there, but the stencil's x - 2h (h = 2^-13) is below 0: the
+    estimate of that element is NaN, and the message says where forward stops being finite."""
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(LogOfInput(), np.array([[1.0, 1e-5]]), grad_y=np.ones((1, 2)))
+    assert str(caught.value) == (
+        "LogOfInput(): the finite-difference estimate of the input (forward is not finite near the "
+        "input) is not finite: nan at index (0, 1) (1 of 2 elements), at a finite input"
+    )
