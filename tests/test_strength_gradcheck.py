@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite.testing import _compare, check_gradients, checks
+from nnlite.testing import _compare, _estimate, check_gradients, checks
 from nnlite.testing._estimate import DirectionalEstimate, directional_estimate
 from nnlite.testing.gradcheck import TensorCheck, upstream_generator
 
@@ -793,3 +793,42 @@ def test_a_forward_that_is_not_finite_near_the_input_is_named() -> None:
         "LogOfInput(): the finite-difference estimate of the input (forward is not finite near the "
         "input) is not finite: nan at index (0, 1) (1 of 2 elements), at a finite input"
     )
+
+
+def _estimates_of(value: list[float], **fields: float) -> _estimate._Estimates:
+    """Estimates of a 1-d tensor: ``value`` per element, every other field one number for all."""
+    shape = np.ones(len(value))
+
+    def field(name: str, default: float) -> nl.FloatArray:
+        return fields.get(name, default) * shape
+
+    return _estimate._Estimates(
+        value=np.array(value),
+        low=np.array(value),
+        high=np.array(value),
+        truncation=field("truncation", 0.0),
+        rounding=field("rounding", 0.0),
+        step=field("step", 1.0),
+        eps=fields.get("eps", F64_EPS),
+    )
+
+
+def test_the_condition_over_a_subset_is_scaled_up_to_the_whole_tensor() -> None:
+    """sum |v df/dv|: v = [1, 2, 3, 4] with df/dv = [1, -1, 1, 1] gives 10; over the subset of
+    elements 0 and 2, (1 + 3) scaled by 4 elements / 2 checked = 8."""
+    values = np.array([1.0, 2.0, 3.0, 4.0])
+    estimates = _estimates_of([1.0, -1.0, 1.0, 1.0])
+    assert _estimate._condition(values, estimates) == 10.0
+    mask = np.array([True, False, True, False])
+    assert _estimate._condition(values, estimates, mask) == 8.0
+
+
+def test_the_tolerance_is_4_times_truncation_rounding_and_eps_condition_over_h() -> None:
+    """4 (truncation + rounding + eps condition / h) + sqrt(eps) |value|, with exact binary
+    numbers: eps = 2^-52, h = 2^-13, condition 8, truncation 2^-20, rounding 2^-30, value -4:
+    4 (2^-20 + 2^-30 + 2^-36) + 2^-26 4."""
+    estimates = _estimates_of(
+        [-4.0], truncation=2.0**-20, rounding=2.0**-30, step=2.0**-13, eps=2.0**-52
+    )
+    expected = 4 * (2.0**-20 + 2.0**-30 + 2.0**-52 * 8 / 2.0**-13) + 2.0**-26 * 4
+    assert _estimate._tolerance(estimates, 8.0)[0] == expected
