@@ -832,3 +832,40 @@ def test_the_tolerance_is_4_times_truncation_rounding_and_eps_condition_over_h()
     )
     expected = 4 * (2.0**-20 + 2.0**-30 + 2.0**-52 * 8 / 2.0**-13) + 2.0**-26 * 4
     assert _estimate._tolerance(estimates, 8.0)[0] == expected
+
+
+def test_the_step_is_a_power_of_two_near_eps_to_the_quarter_grown_for_large_values() -> None:
+    """eps = 2^-52: h = 2^-13 up to |v| = 2^13; beyond, h = eps^(1/2) |v| = 2^-26 |v|."""
+    assert _estimate._step(0.0, 2.0**-52) == 2.0**-13
+    assert _estimate._step(-0.75, 2.0**-52) == 2.0**-13
+    assert _estimate._step(2.0**20, 2.0**-52) == 2.0**-6
+    assert _estimate._step(-(2.0**30), 2.0**-52) == 2.0**4
+
+
+class LinearTimes(nl.Linear):
+    """A Linear whose backward scales grad_y by ``factor`` first: every gradient wrong."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__(3, 2, rng=0)
+        self.factor = factor
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        return nl.Linear.backward(self, self.factor * grad_y)
+
+    def get_config(self) -> dict[str, float]:
+        return {"factor": self.factor}
+
+
+def test_each_failing_tensor_is_described_on_lines_of_its_own_before_the_table() -> None:
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(LinearTimes(1.1), X)
+    failures, table = str(caught.value).split("\n\n")
+    lines = failures.split("\n")
+    assert lines[0] == "check_gradients(LinearTimes(in_features=3, out_features=2)) failed:"
+    assert [line.split(" is wrong")[0] for line in lines[1::3]] == [
+        "gradient of the input",
+        "gradient of the parameter 'weight'",
+        "gradient of the parameter 'bias'",
+    ]
+    assert len(lines) == 10
+    assert table.startswith("gradient check of LinearTimes(in_features=3, out_features=2): FAILED")
