@@ -869,3 +869,14 @@ def test_each_failing_tensor_is_described_on_lines_of_its_own_before_the_table()
     ]
     assert len(lines) == 10
     assert table.startswith("gradient check of LinearTimes(in_features=3, out_features=2): FAILED")
+
+
+def test_the_relative_error_of_a_gradient_at_0_9_times_the_truth_is_about_0_1() -> None:
+    """|0.9 g - g| / |g| = 0.1 for every element (less the interval's tiny width), whatever the
+    size of g: here g = 0.5 cos x, below 1 everywhere."""
+    with pytest.raises(AssertionError) as caught:
+        check_gradients(ScaledSine(0.9), X, grad_y=np.full((2, 3), 0.5))
+    row = next(line for line in str(caught.value).split("\n") if line.startswith("  input "))
+    max_abs, max_rel = (float(word) for word in row.split()[3:5])
+    assert max_rel == pytest.approx(0.1, rel=1e-3)
+    assert max_abs > 0
