@@ -44,10 +44,23 @@ EQUIVALENT_FILE = ROOT / "tools" / "equivalent-mutants.toml"
 # left out for speed, and kill nothing these do not.
 _GRADIENT_TESTS = [
     "tests/test_gradcheck.py",
+    "tests/test_gradcheck_bounds.py",
     "tests/test_checker_catches_bugs.py",
     "tests/test_check_vjp.py",
     "tests/test_conformance_catches.py",
     "tests/test_conformance_blind_spots.py",
+    "tests/test_strength_gradcheck.py",
+]
+# The conformance checks and their comparison helpers: the broken layers each check must catch,
+# the correct ones it must pass, the loss checks. The built-in layers' conformance run
+# (test_builtin_conformance.py, two minutes) is left out: its layers are correct, so it kills
+# nothing the correct layers here do not.
+_CONFORMANCE_TESTS = [
+    "tests/test_conformance_catches.py",
+    "tests/test_conformance_blind_spots.py",
+    "tests/test_conformance_correct.py",
+    "tests/test_conformance_losses.py",
+    "tests/test_checker_catches_bugs.py",
     "tests/test_strength_gradcheck.py",
 ]
 _LAYER_TESTS = [
@@ -67,6 +80,8 @@ TESTS: dict[str, list[str]] = {
     "nnlite/testing/gradcheck.py": _GRADIENT_TESTS,
     "nnlite/testing/_estimate.py": _GRADIENT_TESTS,
     "nnlite/testing/_report.py": _GRADIENT_TESTS,
+    "nnlite/testing/_compare.py": _CONFORMANCE_TESTS,
+    "nnlite/testing/checks/": _CONFORMANCE_TESTS,
     "nnlite/training.py": [
         "tests/test_training.py",
         "tests/test_two_layer_network.py",

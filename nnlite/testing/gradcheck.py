@@ -282,7 +282,8 @@ def require_deterministic(pinned: Pinned, x: FloatArray, y: FloatArray, subject:
     """Forward twice at one point must agree, or finite differences measure noise, not slopes.
 
     The randomness of a layer that declares ``stochastic`` is held fixed by ``pinned``. Agreement
-    is to a few rounding errors (a library may pick a summation order by memory alignment).
+    is to a few rounding errors (a library may pick a summation order by memory alignment): each
+    element to 8 eps of (|y| + max |y|), eps float64's.
 
     Raises:
         AssertionError: the two outputs differ; the message says how to declare a random layer.
@@ -299,8 +300,9 @@ def require_deterministic(pinned: Pinned, x: FloatArray, y: FloatArray, subject:
         index = tuple(int(i) for i in np.unravel_index(np.argmax(difference - allowed), y.shape))
         raise AssertionError(
             f"{subject}: forward is not deterministic: two calls at the same input differ, at "
-            f"index {index}: {y[index]!r} then {again[index]!r}. A random layer must declare "
-            f"stochastic = True on its class and draw every random number from self.rng (a "
+            f"index {index}: {float(y[index])!r} then {float(again[index])!r}. A random layer "
+            f"must declare stochastic = True on its class and draw every random number from "
+            f"self.rng (a "
             f"numpy Generator), so that the checks can hold its randomness fixed; a layer with "
             f"state that changes at each call must declare stateful = True"
         )
