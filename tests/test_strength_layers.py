@@ -9,10 +9,13 @@ dL/db[l] = sum_i g[i, l].
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import nnlite as nl
+from nnlite.interop import layer_kind
 
 
 def reference(x: nl.FloatArray, *grads: nl.FloatArray) -> tuple[nl.FloatArray, nl.FloatArray]:
@@ -77,3 +80,130 @@ def test_a_float64_layer_takes_mixed_products_in_float64(
     expected_x = np.einsum("il,kl->ik", g.astype(np.float64), layer.weight.data)
     assert grad_x.dtype == np.float64
     np.testing.assert_allclose(grad_x, expected_x, rtol=1e-12)
+
+
+# --- The newer layers: what mutation testing found unpinned. ---
+
+
+def held_values(layer: nl.Layer) -> int:
+    """How many values a layer holds: its parameters and buffers, counted from its state."""
+    return sum(values.size for values in layer.state_dict().values())
+
+
+def state_size(cls: type[nl.Layer], config: dict[str, object]) -> int:
+    kind = layer_kind(cls)
+    assert kind is not None
+    assert kind.state_size is not None
+    return kind.state_size(config)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_the_size_bound_counts_what_batch_norm_allocates(n: int) -> None:
+    """4 C + 1 (weight, bias, running mean and variance, the count), from the layer's state."""
+    layer = nl.BatchNorm1d(n)
+    assert state_size(nl.BatchNorm1d, layer.get_config()) == held_values(layer) == 4 * n + 1
+
+
+@pytest.mark.parametrize("shape", [1, 4, (2, 3)])
+def test_the_size_bound_counts_what_layer_norm_allocates(shape: int | tuple[int, int]) -> None:
+    layer = nl.LayerNorm(shape)
+    assert state_size(nl.LayerNorm, layer.get_config()) == held_values(layer)
+
+
+def test_the_size_bound_counts_conv2d_s_bias_by_default() -> None:
+    """A config without "bias" builds a Conv2d with one (the default): 2*2*2*3 weights + 3."""
+    config: dict[str, object] = {"in_channels": 2, "out_channels": 3, "kernel_size": 2}
+    assert state_size(nl.Conv2d, config) == held_values(nl.Conv2d(2, 3, 2, rng=0)) == 27
+
+
+@pytest.mark.parametrize(
+    ("cls", "config"),
+    [
+        (nl.BatchNorm1d, {}),
+        (nl.BatchNorm1d, {"num_features": 0}),
+        (nl.BatchNorm1d, {"num_features": -1000}),
+        (nl.BatchNorm1d, {"num_features": "3"}),
+        (nl.BatchNorm1d, {"num_features": 3.0}),
+        (nl.BatchNorm1d, {"num_features": True}),
+        (nl.LayerNorm, {}),
+        (nl.LayerNorm, {"normalized_shape": 0}),
+        (nl.LayerNorm, {"normalized_shape": "4"}),
+        (nl.Conv2d, {"in_channels": 10, "out_channels": -1000, "kernel_size": 3}),
+        (nl.Conv2d, {"in_channels": 10, "out_channels": 10, "kernel_size": [3, -3]}),
+    ],
+    ids=repr,
+)
+def test_a_config_the_constructor_refuses_counts_as_nothing(
+    cls: type[nl.Layer], config: dict[str, object]
+) -> None:
+    """Never a negative count, which would lower the loader's bound for the other layers."""
+    with pytest.raises((TypeError, ValueError)):
+        cls(**config)
+    assert state_size(cls, config) == 0
+
+
+def test_softmax_backward_keeps_the_gradient_where_one_output_is_near_1() -> None:
+    """x = (0, 40): y_0 = e^-40 / (1 + e^-40). With g = (0, 1), dL/dx = y_0 y_1 (-1, 1), which
+    1 - sum_k g_k y_k = 1 - y_1 would round to 0 (y_1 rounds to 1)."""
+    y0 = math.exp(-40) / (1 + math.exp(-40))
+    layer = nl.Softmax()
+    layer(np.array([[0.0, 40.0]]))
+    grad_x = layer.backward(np.array([[0.0, 1.0]]))
+    np.testing.assert_allclose(grad_x, [[-y0 * (1 - y0), y0 * (1 - y0)]], rtol=1e-12)
+
+
+def test_dropout_drops_half_by_default() -> None:
+    assert nl.Dropout().p == 0.5
+
+
+@pytest.mark.parametrize(
+    ("layer", "text"),
+    [
+        (nl.LayerNorm(4), "LayerNorm(4)"),
+        (nl.LayerNorm((2, 3)), "LayerNorm((2, 3))"),
+        (nl.LayerNorm(4, eps=1e-3), "LayerNorm(4, eps=0.001)"),
+        (nl.LayerNorm(4, dtype="float32"), "LayerNorm(4, dtype=float32)"),
+        (
+            nl.LayerNorm((2, 3), eps=1e-3, dtype="float32"),
+            "LayerNorm((2, 3), eps=0.001, dtype=float32)",
+        ),
+        (nl.Residual(nl.Tanh()), "Residual(Tanh())"),
+        (
+            nl.Residual(nl.Sequential(nl.Tanh(), nl.Sigmoid())),
+            "Residual(\n  Sequential(\n    (0) Tanh()\n    (1) Sigmoid()\n  )  # 0 parameters\n)",
+        ),
+    ],
+    ids=repr,
+)
+def test_the_repr_shows_the_arguments_that_differ_from_the_defaults(
+    layer: nl.Layer, text: str
+) -> None:
+    assert repr(layer) == text
+
+
+def test_unflatten_names_itself_when_the_width_is_wrong() -> None:
+    with pytest.raises(
+        nl.ShapeError,
+        match=r"^Unflatten\(shape=\(2, 3\)\) expects input of shape \(N, 6\), got "
+        r"\(2, 5\)$",
+    ):
+        nl.Unflatten((2, 3))(np.ones((2, 5)))
+
+
+class Draws(np.random.Generator):
+    """A Generator whose uniform draws are all ``value`` (numpy's random() is on [0, 1))."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(np.random.PCG64(0))
+        self.value = value
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.full(size, self.value)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.5])
+def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
+    """A value is kept when its uniform draw u on [0, 1) is >= p: probability exactly 1 - p, so
+    Dropout(0) keeps every value, even one drawn as 0, scaled by 1 / (1 - p)."""
+    x = np.array([[1.0, -2.0, 3.0]])
+    np.testing.assert_array_equal(nl.Dropout(p, rng=Draws(p))(x), x / (1 - p))
