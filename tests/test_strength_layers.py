@@ -207,3 +207,62 @@ def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
     Dropout(0) keeps every value, even one drawn as 0, scaled by 1 / (1 - p)."""
     x = np.array([[1.0, -2.0, 3.0]])
     np.testing.assert_array_equal(nl.Dropout(p, rng=Draws(p))(x), x / (1 - p))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (
+            lambda: nl.BatchNorm1d(3, momentum=-0.1),
+            ValueError,
+            r"^BatchNorm1d: momentum must be a finite number in \[0, 1\], got -0.1$",
+        ),
+        (
+            lambda: nl.BatchNorm1d(3, dtype="int32"),
+            TypeError,
+            r"^BatchNorm1d: dtype must be float32 or float64, got 'int32'$",
+        ),
+        (
+            lambda: nl.LayerNorm(3, dtype="int32"),
+            TypeError,
+            r"^LayerNorm: dtype must be float32 or float64, got 'int32'$",
+        ),
+        (
+            lambda: nl.LayerNorm(3, eps=0),
+            ValueError,
+            r"^LayerNorm: eps must be a finite number > 0, got 0$",
+        ),
+        (
+            lambda: nl.LayerNorm(4)(np.ones((2, 3))),
+            nl.ShapeError,
+            r"^LayerNorm\(4\) expects input of shape \(\.\.\., 4\), got \(2, 3\)$",
+        ),
+        (
+            lambda: nl.Residual(nl.Linear(2, 3, rng=0))(np.ones((2, 2))),
+            nl.ShapeError,
+            r"^Residual\(\): inner\(x\) has shape \(2, 3\), but y = x \+ inner\(x\) needs the "
+            r"shape of x, \(2, 2\)$",
+        ),
+    ],
+)
+def test_the_newer_layers_refuse_bad_arguments_in_full(
+    build, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_batch_norm_holds_every_buffer_in_its_dtype() -> None:
+    """dtype: "the parameters' and buffers' dtype", the batch count included."""
+    layer = nl.BatchNorm1d(3, dtype="float32")
+    assert {name: values.dtype for name, values in layer.state_dict().items()} == {
+        name: np.dtype(np.float32)
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    }
+
+
+def test_layer_norm_takes_one_sample_of_exactly_its_shape() -> None:
+    """(..., 4) with nothing before: x = (1, 2, 3, 5), mean 11/4, variance 35/16."""
+    x = np.array([1.0, 2.0, 3.0, 5.0])
+    expected = (x - 11 / 4) / math.sqrt(35 / 16 + 1e-5)
+    np.testing.assert_allclose(nl.LayerNorm(4)(x), expected, rtol=1e-12)
