@@ -243,6 +243,18 @@ def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
             r"^Residual\(\): inner\(x\) has shape \(2, 3\), but y = x \+ inner\(x\) needs the "
             r"shape of x, \(2, 2\)$",
         ),
+        (
+            lambda: nl.BatchNorm1d(3)(np.ones((2, 4))),
+            nl.ShapeError,
+            r"^BatchNorm1d\(3\) expects input of shape \(N, 3\) or \(N, 3, L\), got \(2, 4\)$",
+        ),
+        (
+            lambda: nl.BatchNorm1d(3)(np.ones((1, 3))),
+            nl.ShapeError,
+            r"^BatchNorm1d\(3\) in training mode needs more than one value per feature, got an "
+            r"input of one row \(a batch of one has no variance\); use more rows, or eval\(\) to "
+            r"normalize by the running statistics$",
+        ),
     ],
 )
 def test_the_newer_layers_refuse_bad_arguments_in_full(
@@ -266,3 +278,25 @@ def test_layer_norm_takes_one_sample_of_exactly_its_shape() -> None:
     x = np.array([1.0, 2.0, 3.0, 5.0])
     expected = (x - 11 / 4) / math.sqrt(35 / 16 + 1e-5)
     np.testing.assert_allclose(nl.LayerNorm(4)(x), expected, rtol=1e-12)
+
+
+def test_batch_norm_s_running_statistics_follow_the_documented_update() -> None:
+    """Rows (1, 2), (3, 6), (5, 10): mu = (3, 6), the unbiased variance (4, 16). From 0 and 1,
+    with momentum 0.1: after one batch (0.3, 0.6) and (1.3, 2.5); after the same batch again
+    0.9 * (0.3, 0.6) + (0.3, 0.6) = (0.57, 1.14) and 0.9 * (1.3, 2.5) + (0.4, 1.6) =
+    (1.57, 3.85)."""
+    layer = nl.BatchNorm1d(2)
+    x = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    layer(x)
+    np.testing.assert_allclose(layer.running_mean.data, [0.3, 0.6], rtol=1e-14)
+    np.testing.assert_allclose(layer.running_var.data, [1.3, 2.5], rtol=1e-14)
+    layer(x)
+    np.testing.assert_allclose(layer.running_mean.data, [0.57, 1.14], rtol=1e-14)
+    np.testing.assert_allclose(layer.running_var.data, [1.57, 3.85], rtol=1e-14)
+    assert layer.num_batches_tracked.data == 2
+
+
+def test_softmax_takes_the_first_axis_counted_from_the_end() -> None:
+    """axis=-2 of a 2-d input is axis 0: column 0 (0, log 3) gives (1/4, 3/4), column 1 halves."""
+    x = np.array([[0.0, 1.0], [math.log(3.0), 1.0]])
+    np.testing.assert_allclose(nl.Softmax(axis=-2)(x), [[0.25, 0.5], [0.75, 0.5]], rtol=1e-14)
