@@ -16,6 +16,7 @@ import pytest
 
 import nnlite as nl
 from nnlite.interop import layer_kind
+from nnlite.testing import check_gradients
 
 
 def reference(x: nl.FloatArray, *grads: nl.FloatArray) -> tuple[nl.FloatArray, nl.FloatArray]:
@@ -255,6 +256,12 @@ def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
             r"input of one row \(a batch of one has no variance\); use more rows, or eval\(\) to "
             r"normalize by the running statistics$",
         ),
+        (
+            lambda: nl.Conv2d(2, 3, 2, rng=0)(np.ones((1, 1, 4, 4))),
+            nl.ShapeError,
+            r"^Conv2d\(2, 3, kernel_size=\(2, 2\)\) expects input of shape \(N, 2, H, W\), got "
+            r"\(1, 1, 4, 4\)$",
+        ),
     ],
 )
 def test_the_newer_layers_refuse_bad_arguments_in_full(
@@ -300,3 +307,11 @@ def test_softmax_takes_the_first_axis_counted_from_the_end() -> None:
     """axis=-2 of a 2-d input is axis 0: column 0 (0, log 3) gives (1/4, 3/4), column 1 halves."""
     x = np.array([[0.0, 1.0], [math.log(3.0), 1.0]])
     np.testing.assert_allclose(nl.Softmax(axis=-2)(x), [[0.25, 0.5], [0.75, 0.5]], rtol=1e-14)
+
+
+@pytest.mark.parametrize("padding", [(0, 1), (1, 0)])
+def test_conv2d_s_gradients_with_padding_on_one_side_only(padding: tuple[int, int]) -> None:
+    """Padding in width alone (or height alone): backward drops only that border, checked
+    against finite differences."""
+    x = np.random.default_rng(0).standard_normal((2, 1, 3, 4))
+    check_gradients(nl.Conv2d(1, 2, 2, padding=padding, rng=0), x)
