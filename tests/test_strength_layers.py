@@ -262,6 +262,22 @@ def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
             r"^Conv2d\(2, 3, kernel_size=\(2, 2\)\) expects input of shape \(N, 2, H, W\), got "
             r"\(1, 1, 4, 4\)$",
         ),
+        (
+            lambda: nl.MaxPool2d(2)(np.ones((2, 3))),
+            nl.ShapeError,
+            r"^MaxPool2d\(kernel_size=\(2, 2\)\) expects input of shape \(N, C, H, W\), got "
+            r"\(2, 3\)$",
+        ),
+        (
+            lambda: nl.Linear(2, 0),
+            ValueError,
+            r"^Linear: out_features must be an int >= 1, got 0$",
+        ),
+        (
+            lambda: nl.Conv2d(2, 3, 2, init="nope"),
+            ValueError,
+            r"^Conv2d: init must be one of 'uniform', .*, got 'nope'$",
+        ),
     ],
 )
 def test_the_newer_layers_refuse_bad_arguments_in_full(
@@ -315,3 +331,21 @@ def test_conv2d_s_gradients_with_padding_on_one_side_only(padding: tuple[int, in
     against finite differences."""
     x = np.random.default_rng(0).standard_normal((2, 1, 3, 4))
     check_gradients(nl.Conv2d(1, 2, 2, padding=padding, rng=0), x)
+
+
+def test_conv2d_s_xavier_bound_counts_the_kernel_in_both_fans() -> None:
+    """PyTorch's fans of a convolution: C kh kw in, O kh kw out. Conv2d(4, 8, (2, 3)): 24 and
+    48, so xavier_uniform draws from [-b, b], b = sqrt(6 / 72); 192 draws come near b."""
+    bound = math.sqrt(6 / (24 + 48))
+    weight = nl.Conv2d(4, 8, (2, 3), init="xavier_uniform", rng=0).weight.data
+    assert np.abs(weight).max() <= bound
+    assert np.abs(weight).max() > 0.9 * bound
+
+
+def test_conv2d_s_bias_comes_from_its_rng_in_its_dtype() -> None:
+    first = nl.Conv2d(2, 3, 2, rng=0, dtype="float32")
+    second = nl.Conv2d(2, 3, 2, rng=0, dtype="float32")
+    assert first.bias is not None
+    assert second.bias is not None
+    assert first.bias.data.dtype == np.float32
+    np.testing.assert_array_equal(first.bias.data, second.bias.data)
