@@ -111,6 +111,16 @@ def test_the_size_bound_counts_what_layer_norm_allocates(shape: int | tuple[int,
     assert state_size(nl.LayerNorm, layer.get_config()) == held_values(layer)
 
 
+@pytest.mark.parametrize(("n_in", "n_out"), [(1, 1), (1, 4), (3, 2)])
+def test_the_size_bound_counts_what_linear_allocates(n_in: int, n_out: int) -> None:
+    """in * out weights, + out for the bias (there by default), from the layer's own state."""
+    with_bias = {"in_features": n_in, "out_features": n_out}
+    assert state_size(nl.Linear, with_bias) == held_values(nl.Linear(n_in, n_out, rng=0))
+    assert state_size(nl.Linear, with_bias) == n_in * n_out + n_out
+    without = {**with_bias, "bias": False}
+    assert state_size(nl.Linear, without) == held_values(nl.Linear(n_in, n_out, bias=False))
+
+
 def test_the_size_bound_counts_conv2d_s_bias_by_default() -> None:
     """A config without "bias" builds a Conv2d with one (the default): 2*2*2*3 weights + 3."""
     config: dict[str, object] = {"in_channels": 2, "out_channels": 3, "kernel_size": 2}
@@ -129,6 +139,14 @@ def test_the_size_bound_counts_conv2d_s_bias_by_default() -> None:
         (nl.LayerNorm, {}),
         (nl.LayerNorm, {"normalized_shape": 0}),
         (nl.LayerNorm, {"normalized_shape": "4"}),
+        (nl.Linear, {}),
+        (nl.Linear, {"in_features": 3}),
+        (nl.Linear, {"out_features": 3}),
+        (nl.Linear, {"in_features": 0, "out_features": 3}),
+        (nl.Linear, {"in_features": 3, "out_features": 0}),
+        (nl.Linear, {"in_features": -1000, "out_features": 1000}),
+        (nl.Linear, {"in_features": 3.0, "out_features": 3}),
+        (nl.Linear, {"in_features": 3, "out_features": "3"}),
         (nl.Conv2d, {"in_channels": 10, "out_channels": -1000, "kernel_size": 3}),
         (nl.Conv2d, {"in_channels": 10, "out_channels": 10, "kernel_size": [3, -3]}),
     ],
@@ -167,6 +185,24 @@ def test_dropout_drops_half_by_default() -> None:
         (
             nl.LayerNorm((2, 3), eps=1e-3, dtype="float32"),
             "LayerNorm((2, 3), eps=0.001, dtype=float32)",
+        ),
+        (nl.BatchNorm1d(3), "BatchNorm1d(3)"),
+        (nl.BatchNorm1d(3, eps=1e-3), "BatchNorm1d(3, eps=0.001)"),
+        (nl.BatchNorm1d(3, momentum=0.2), "BatchNorm1d(3, momentum=0.2)"),
+        (
+            nl.BatchNorm1d(3, eps=1e-3, momentum=0.2, dtype="float32"),
+            "BatchNorm1d(3, eps=0.001, momentum=0.2, dtype=float32)",
+        ),
+        (nl.Softmax(), "Softmax()"),
+        (nl.Softmax(axis=0), "Softmax(axis=0)"),
+        (nl.LogSoftmax(axis=1), "LogSoftmax(axis=1)"),
+        (nl.LogSoftmax(axis=-2), "LogSoftmax(axis=-2)"),
+        (nl.Conv2d(2, 3, 2, rng=0), "Conv2d(2, 3, kernel_size=(2, 2))"),
+        (nl.Conv2d(2, 3, 2, stride=2, rng=0), "Conv2d(2, 3, kernel_size=(2, 2), stride=(2, 2))"),
+        (nl.Conv2d(2, 3, 2, padding=1, rng=0), "Conv2d(2, 3, kernel_size=(2, 2), padding=(1, 1))"),
+        (
+            nl.Conv2d(2, 3, (2, 3), stride=2, padding=1, dtype="float32", rng=0),
+            "Conv2d(2, 3, kernel_size=(2, 3), stride=(2, 2), padding=(1, 1), dtype=float32)",
         ),
         (nl.Residual(nl.Tanh()), "Residual(Tanh())"),
         (
