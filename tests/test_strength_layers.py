@@ -10,6 +10,7 @@ dL/db[l] = sum_i g[i, l].
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ def held_values(layer: nl.Layer) -> int:
     return sum(values.size for values in layer.state_dict().values())
 
 
-def state_size(cls: type[nl.Layer], config: dict[str, object]) -> int:
+def state_size(cls: type[nl.Layer], config: Mapping[str, object]) -> int:
     kind = layer_kind(cls)
     assert kind is not None
     assert kind.state_size is not None
