@@ -311,6 +311,11 @@ def test_dropout_keeps_a_value_whose_draw_is_exactly_p(p: float) -> None:
             r"^Linear: out_features must be an int >= 1, got 0$",
         ),
         (
+            lambda: nl.Linear(2, 2, init="nope"),
+            ValueError,
+            r"^Linear: init must be one of 'uniform', .*, got 'nope'$",
+        ),
+        (
             lambda: nl.Conv2d(2, 3, 2, init="nope"),
             ValueError,
             r"^Conv2d: init must be one of 'uniform', .*, got 'nope'$",
