@@ -133,7 +133,7 @@ def test_the_end_hook_runs_when_training_fails() -> None:
 @pytest.mark.parametrize(
     ("callbacks", "described"),
     [(Recorder(), "a Recorder"), ([object()], "a list"), ("none", "a str")],
-    ids=repr,
+    ids=["a callback", "a list of objects", "a str"],
 )
 def test_callbacks_must_be_a_list_of_callbacks(callbacks: object, described: str) -> None:
     with pytest.raises(
