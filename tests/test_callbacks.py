@@ -130,14 +130,32 @@ def test_the_end_hook_runs_when_training_fails() -> None:
     assert recorder.calls[-1] == ("train_end", False)
 
 
-@pytest.mark.parametrize("callbacks", [Recorder(), [object()], "none"], ids=repr)
-def test_callbacks_must_be_a_list_of_callbacks(callbacks: object) -> None:
-    with pytest.raises(ArgumentTypeError, match=r"^fit: callbacks must be a list of nnlite"):
+@pytest.mark.parametrize(
+    ("callbacks", "described"),
+    [(Recorder(), "a Recorder"), ([object()], "a list"), ("none", "a str")],
+    ids=["a callback", "a list of objects", "a str"],
+)
+def test_callbacks_must_be_a_list_of_callbacks(callbacks: object, described: str) -> None:
+    with pytest.raises(
+        ArgumentTypeError,
+        match=rf"^fit: callbacks must be a list of nnlite\.callbacks\.Callback, got {described}$",
+    ):
         _fit(nl.two_layer_network(2, 4, rng=0), callbacks=callbacks)
 
 
+def test_a_model_checkpoint_starts_afresh_unless_told_to_resume(tmp_path: Path) -> None:
+    """resume defaults to False: an existing file is overwritten from epoch 0, not resumed."""
+    path = tmp_path / "c.npz"
+    _fit(nl.two_layer_network(2, 4, rng=0), callbacks=[ModelCheckpoint(path)])
+    recorder = Recorder()
+    _fit(nl.two_layer_network(2, 4, rng=0), epochs=3, callbacks=[recorder, ModelCheckpoint(path)])
+    assert [call[1] for call in recorder.calls if call[0] == "epoch_start"] == [0, 1, 2]
+
+
 def test_early_stopping_needs_validation_data_and_a_patience() -> None:
-    with pytest.raises(ValueError, match="needs validation_data"):
+    with pytest.raises(
+        ValueError, match=r"^fit: patience \(early stopping\) needs validation_data$"
+    ):
         _fit(nl.two_layer_network(2, 4, rng=0), callbacks=[EarlyStopping(2)])
     with pytest.raises(ValueError, match=r"^EarlyStopping: patience must be an int >= 1, got 0$"):
         EarlyStopping(0)

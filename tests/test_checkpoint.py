@@ -163,7 +163,11 @@ def test_fit_refuses_what_a_checkpoint_cannot_carry(tmp_path: Path) -> None:
         def step(self) -> None:
             pass
 
-    with pytest.raises(TypeError, match=r"checkpoint needs an nnlite\.optim optimizer"):
+    with pytest.raises(
+        TypeError,
+        match=r"^fit: checkpoint needs an nnlite\.optim optimizer \(it saves its state_dict\), "
+        r"got a Plain$",
+    ):
         nl.fit(model, nl.MSELoss(), Plain(), X, Y, epochs=1, checkpoint=tmp_path / "c.npz")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import nnlite as nl
 from nnlite.errors import ArgumentTypeError, ArgumentValueError, ShapeError
-from nnlite.metrics import classes, confusion_matrix, evaluate, precision_recall_f1
+from nnlite.metrics import METRICS, classes, confusion_matrix, evaluate, precision_recall_f1
 
 TRUE = [0, 0, 1, 2, 2, 2]
 PRED = [0, 1, 1, 2, 2, 0]
@@ -56,7 +56,9 @@ def test_the_confusion_matrix_refuses_what_are_not_labels(
 
 
 def test_num_classes_must_hold_every_label() -> None:
-    with pytest.raises(ArgumentValueError, match="num_classes must be an int >= 3, got 2"):
+    with pytest.raises(
+        ArgumentValueError, match=r"^confusion_matrix: num_classes must be an int >= 3, got 2$"
+    ):
         confusion_matrix(TRUE, PRED, num_classes=2)
 
 
@@ -64,6 +66,31 @@ def test_classes_reads_outputs_as_accuracy_does() -> None:
     np.testing.assert_array_equal(classes([[0.2], [0.5], [0.9]]), [0, 1, 1])
     np.testing.assert_array_equal(classes([[-0.1], [0.0]], threshold=0.0), [0, 1])
     np.testing.assert_array_equal(classes([[0.1, 0.7, 0.2], [3.0, 1.0, 2.0]]), [1, 0])
+
+
+def test_classes_are_ints_for_one_column_too() -> None:
+    """(N,) ints, as documented, for one column as for several: labels confusion_matrix takes."""
+    assert classes([[0.2], [0.9]]).dtype == np.int64
+    assert classes([[0.2, 0.9]]).dtype.kind == "i"
+
+
+@pytest.mark.parametrize(
+    ("prediction", "error", "message"),
+    [
+        (
+            "text",
+            TypeError,
+            r"^classes expects prediction as a float32/float64 array, or numbers, lists or "
+            r"integer arrays; got a str$",
+        ),
+        (np.ones(3), ShapeError, r"^classes expects prediction of shape \(N, k\), got \(3,\)$"),
+    ],
+)
+def test_classes_refuses_what_are_not_outputs_in_full(
+    prediction: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        classes(prediction)  # type: ignore[arg-type]
 
 
 def test_macro_precision_recall_f1_by_hand() -> None:
@@ -229,3 +256,47 @@ def test_train_plot_draws_the_metrics(
     (lines,) = drawn
     assert [name for name, _ in lines] == ["accuracy", "precision", "recall", "F1"]
     assert all(len(values) == 3 and all(0 <= v <= 100 for v in values) for _, values in lines)
+
+
+EVALUATE_REFUSES = [
+    (
+        {"metrics": {"f1"}},
+        ArgumentTypeError,
+        r"^evaluate: metrics must be a tuple of names of \('precision', 'recall', 'f1'\), got a "
+        r"set$",
+    ),
+    (
+        {"metrics": ("auc", "f1", "roc")},
+        ArgumentValueError,
+        r"^evaluate: metrics must be among \('precision', 'recall', 'f1'\), got 'auc', 'roc'$",
+    ),
+    (
+        {"metrics": ("recall", "f1"), "Y": np.full((2, 1), 0.5)},
+        ValueError,
+        r"^evaluate: recall, f1 need a classification target \(a column of 0s and 1s, or "
+        r"one-hot rows\)$",
+    ),
+]
+
+
+@pytest.mark.parametrize(("options", "error", "message"), EVALUATE_REFUSES)
+def test_evaluate_refuses_metrics_it_cannot_measure_in_full(
+    options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    arguments: dict[str, object] = {"X": np.ones((2, 1)), "Y": np.ones((2, 1)), **options}
+    with pytest.raises(error, match=message):
+        evaluate(nl.Identity(), nl.MSELoss(), **arguments)  # type: ignore[arg-type]
+
+
+def test_evaluate_reads_the_metrics_at_its_threshold() -> None:
+    """Logits read at 0: rows 1, 2 and 4 predicted 1, of which rows 1 and 2 are (precision 2/3,
+    recall 2/2); read at the default 0.5, only row 1 is (precision 1, recall 1/2)."""
+    logits = np.array([[2.0], [0.3], [-1.0], [0.1]])
+    Y = np.array([[1.0], [1.0], [0.0], [0.0]])
+    at_zero = evaluate(nl.Identity(), nl.MSELoss(), logits, Y, threshold=0.0, metrics=METRICS)
+    assert at_zero["precision"] == pytest.approx(2 / 3)
+    assert at_zero["recall"] == 1.0
+    assert at_zero["f1"] == pytest.approx(0.8)
+    at_half = evaluate(nl.Identity(), nl.MSELoss(), logits, Y, metrics=METRICS)
+    assert at_half["precision"] == 1.0
+    assert at_half["recall"] == 0.5

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,6 +305,32 @@ class Counting:
             r"and \(3, 1\)$",
         ),
         ({"patience": 2}, ValueError, r"^fit: patience \(early stopping\) needs validation_data$"),
+        ({"resume": "yes"}, TypeError, r"^fit: resume must be a bool, got 'yes'$"),
+        (
+            {"schedule": "step"},
+            TypeError,
+            r"^fit: schedule must be None or an nnlite.schedules schedule, got a str$",
+        ),
+        (
+            {"schedule": nl.schedules.StepLR(nl.optim.SGD([nl.Parameter([1.0])], lr=1.0), 2)},
+            ValueError,
+            r"^fit: the schedule StepLR\(step_size=2, gamma=0.1\) adjusts another optimizer than "
+            r"the one given: make it with this one$",
+        ),
+        (
+            {"metrics": ("precision", "recall")},
+            ValueError,
+            r"^fit: metrics \(precision, recall\) need validation_data$",
+        ),
+        (
+            {
+                "metrics": ("precision", "f1"),
+                "validation_data": (np.ones((2, 1)), np.full((2, 1), 0.5)),
+            },
+            ValueError,
+            r"^fit: metrics \(precision, f1\) need classification targets in validation_data "
+            r"\(a column of 0s and 1s, or one-hot rows\)$",
+        ),
         (
             {"X": np.array([[1.0], [np.nan], [2.0], [3.0], [4.0]]), "Y": np.ones((5, 1))},
             ValueError,
@@ -414,3 +441,104 @@ def test_evaluate_refuses_what_is_not_rows(X: object, Y: object, message: str) -
 def test_evaluate_takes_rows_of_one_number() -> None:
     """Rows are the first axis: (N,) is N rows of one number (MSELoss: 1/(2N) sum 1 = 1/2)."""
     assert evaluate(nl.Identity(), nl.MSELoss(), np.ones(4), np.zeros(4)) == {"loss": 0.5}
+
+
+# --- what the callbacks see. ---
+
+
+class Watching(nl.callbacks.Callback):
+    """Records the run it is given, the epochs it is told of and the steps of its batches."""
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+        self.steps: list[int] = []
+
+    def on_train_start(self, run: nl.callbacks.Run) -> None:
+        self.run = run
+
+    def on_epoch_start(self, epoch: int) -> None:
+        self.epochs.append(epoch)
+
+    def on_batch_end(self, step: int, loss: float) -> None:
+        self.steps.append(step)
+
+
+def test_the_run_holds_what_fit_was_given_and_every_callback_in_order(tmp_path: Path) -> None:
+    """Run's documented fields: the model, loss and optimizer given, and the callbacks in the
+    order their hooks run: the progress display, the user's, the checkpoint, early stopping."""
+    model, loss = nl.Linear(1, 1, rng=0), nl.MSELoss()
+    optimizer = nl.optim.SGD(model.parameters(), lr=0.1)
+    watching = Watching()
+    one = np.ones((2, 1))
+    nl.fit(
+        model, loss, optimizer, one, one, epochs=1, validation_data=(one, one), patience=2,
+        checkpoint=tmp_path / "run.npz", progress=False, callbacks=[watching],
+    )  # fmt: skip
+    run = watching.run
+    assert run.model is model
+    assert run.loss is loss
+    assert run.optimizer is optimizer
+    assert [type(callback) for callback in run.callbacks] == [
+        nl.callbacks.ProgressBar,
+        Watching,
+        nl.callbacks.ModelCheckpoint,
+        nl.callbacks.EarlyStopping,
+    ]
+    assert run.callbacks[1] is watching
+
+
+def checkpointed_fit(path: Path, epochs: int, **kwargs: object) -> Watching:
+    """fit of 5 rows in batches of 2 (3 steps an epoch) with a checkpoint; what a callback saw."""
+    model = nl.Linear(1, 1, rng=0)
+    X = np.arange(5.0).reshape(5, 1)
+    watching = Watching()
+    nl.fit(
+        model, nl.MSELoss(), nl.optim.SGD(model.parameters(), lr=0.01), X, 2 * X,
+        epochs=epochs, batch_size=2, checkpoint=path, progress=False, callbacks=[watching],
+        **kwargs,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return watching
+
+
+def test_a_resumed_run_goes_on_counting_epochs_and_steps(tmp_path: Path) -> None:
+    """Stopped after 2 epochs of 3 steps and resumed for 4: epochs 2 and 3, steps 6 to 11."""
+    first = checkpointed_fit(tmp_path / "c.npz", 2)
+    assert first.epochs == [0, 1]
+    assert first.steps == [0, 1, 2, 3, 4, 5]
+    resumed = checkpointed_fit(tmp_path / "c.npz", 4, resume=True)
+    assert resumed.epochs == [2, 3]
+    assert resumed.steps == [6, 7, 8, 9, 10, 11]
+
+
+def test_a_checkpoint_without_resume_starts_again_from_the_first_epoch(tmp_path: Path) -> None:
+    """resume defaults to False: an existing checkpoint file is overwritten, not resumed."""
+    checkpointed_fit(tmp_path / "c.npz", 2)
+    again = checkpointed_fit(tmp_path / "c.npz", 3)
+    assert again.epochs == [0, 1, 2]
+    assert again.steps == list(range(9))
+
+
+class ScriptedWithRate(Scripted):
+    """A Scripted optimizer with a learning rate, for a schedule to adjust."""
+
+    lr = 1.0
+
+
+def test_an_epoch_schedule_is_stepped_with_the_validation_loss() -> None:
+    """The weight goes 1, 2, 3: validation losses (target 0) w^2/2 = 0.5, 2, 4.5 rise, training
+    losses before each update (target 1, the weight starting at 0) 0.5, 0, 0.5 do not.
+    ReduceLROnPlateau(patience=0, factor=0.5) on the validation loss halves the rate after
+    epochs 1 and 2 (on the training loss it would halve it once, after epoch 2)."""
+    model = nl.Linear(1, 1, bias=False, rng=0)
+    model.weight.data[...] = 0.0
+    optimizer = ScriptedWithRate(model.weight, [1.0, 2.0, 3.0])
+    schedule = nl.schedules.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    one = np.ones((1, 1))
+    history = nl.fit(
+        model, nl.MSELoss(), optimizer, one, one, epochs=3, batch_size=1, schedule=schedule,
+        validation_data=(one, np.zeros((1, 1))), progress=False,
+    )  # fmt: skip
+    assert history.loss == pytest.approx([0.5, 0.0, 0.5])
+    assert history.val_loss == pytest.approx([0.5, 2.0, 4.5])
+    assert history.lr == [1.0, 1.0, 0.5]
+    assert optimizer.lr == 0.25
