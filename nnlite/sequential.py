@@ -292,7 +292,7 @@ class Sequential(Layer):
             if "\n" in head or not shapes:  # nested containers carry their own detail
                 lines.append(f"  {head}".rstrip())
             else:
-                lines.append(f"  {head:<{width}}  {shapes}  {count_text}")
+                lines.append(f"  {head:<{width}}  {shapes}  {count_text}".rstrip())
         lines.append(f")  # {self.num_parameters():,} parameters")
         return "\n".join(lines)
 

@@ -133,6 +133,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_sequential_editing.py",
         "tests/test_sequential_plan.py",
         "tests/test_strength_sequential.py",
+        "tests/test_strength_sequential_plan.py",
         "tests/test_layer_base.py",
         "tests/test_two_layer_network.py",
         "tests/test_checker_catches_bugs.py",
