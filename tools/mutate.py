@@ -8,9 +8,10 @@
 mutmut (``pip install mutmut``) copies the code to a ``mutants/`` folder and reads its
 configuration from ``pyproject.toml`` in the folder it runs in. So that each module keeps its own
 results (a later run re-tests only the functions that changed), every module runs in a folder of its
-own, ``.mutants/<module>/``, holding a copy of ``nnlite/``, ``tests/`` and ``conftest.py`` and a
-``pyproject.toml`` whose ``[tool.mutmut]`` is the project's with two settings added: ``only_mutate``
-(the module) and ``pytest_add_cli_args_test_selection`` (its tests, from ``TESTS`` below).
+own, ``.mutants/<module>/``, holding a copy of ``nnlite/``, ``tests/``, ``docs/`` and
+``conftest.py`` and a ``pyproject.toml`` whose ``[tool.mutmut]`` is the project's with two settings
+added: ``only_mutate`` (the module) and ``pytest_add_cli_args_test_selection`` (its tests, from
+``TESTS`` below).
 
 The score counts what changes behaviour: killed / (killed + survived - equivalent), where a timeout
 is a kill and a mutant no selected test reaches ("no tests") is a survivor. Surviving mutants that
@@ -143,6 +144,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_optim_more.py",
         "tests/test_optim_state.py",
         "tests/test_optim_torch.py",
+        "tests/test_strength_optim.py",
         "tests/test_training.py",
     ],
     "nnlite/metrics.py": [
@@ -153,7 +155,11 @@ TESTS: dict[str, list[str]] = {
     "nnlite/_finite.py": ["tests/test_training.py", "tests/test_strength_training.py"],
     "nnlite/schedules.py": ["tests/test_schedules.py", "tests/test_training.py"],
     "nnlite/checkpoint.py": ["tests/test_checkpoint.py", "tests/test_callbacks.py"],
-    "nnlite/serialization.py": ["tests/test_serialization.py", "tests/test_fault_injection.py"],
+    "nnlite/serialization.py": [
+        "tests/test_serialization.py",
+        "tests/test_fault_injection.py",
+        "tests/test_strength_serialization.py",
+    ],
 }
 
 
@@ -185,10 +191,11 @@ def _write_config(folder: Path, module: str, tests: list[str]) -> None:
 
 
 def _copy_project(folder: Path) -> None:
-    """nnlite/, tests/ and conftest.py into ``folder``, timestamps kept (mutmut compares them)."""
+    """nnlite/, tests/, docs/ and conftest.py into ``folder``, timestamps kept (mutmut compares
+    them)."""
     folder.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("nnlite", "tests"):
+    for name in ("nnlite", "tests", "docs"):
         target = folder / name
         if target.exists():
             shutil.rmtree(target)
