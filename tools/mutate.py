@@ -101,7 +101,12 @@ TESTS: dict[str, list[str]] = {
         "tests/test_metrics.py",
         "tests/test_schedules.py",
     ],
-    "nnlite/layer.py": [*_LAYER_TESTS, "tests/test_sequential.py", "tests/test_serialization.py"],
+    "nnlite/layer.py": [
+        *_LAYER_TESTS,
+        "tests/test_sequential.py",
+        "tests/test_serialization.py",
+        "tests/test_strength_layer_base.py",
+    ],
     "nnlite/layers/": [
         *_LAYER_TESTS,
         "tests/test_sequential.py",
