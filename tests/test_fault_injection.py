@@ -179,6 +179,16 @@ def load_or_error(path: Path, load: Callable[[Path], Any] = nl.load) -> Any:
         return error
 
 
+def damaged_bytes(original: bytes, kind: str, where: int) -> bytes:
+    """``original`` with bit ``where`` flipped (kind "flip") or cut to ``where`` bytes ("cut")."""
+    data = bytearray(original)
+    if kind == "flip":
+        data[where // 8] ^= 1 << (where % 8)
+    else:
+        del data[where:]
+    return bytes(data)
+
+
 def test_bit_flips_and_truncations_never_load_changed_values(tmp_path: Path) -> None:
     model = reference_model()
     nl.save(model, tmp_path / "model.npz")
@@ -191,12 +201,7 @@ def test_bit_flips_and_truncations_never_load_changed_values(tmp_path: Path) -> 
         *(("cut", int(n)) for n in rng.choice(len(original), 60 * SCALE, replace=False)),
     ]
     for kind, where in damaged:
-        data = bytearray(original)
-        if kind == "flip":
-            data[where // 8] ^= 1 << (where % 8)
-        else:
-            del data[where:]
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged_bytes(original, kind, where))
         outcome = load_or_error(path)
         if isinstance(outcome, nl.LoadError):
             assert str(path) in str(outcome)
@@ -261,12 +266,7 @@ def test_bit_flips_and_truncations_never_load_changed_checkpoint_values(tmp_path
         *(("cut", int(n)) for n in rng.choice(len(original), 30 * SCALE, replace=False)),
     ]
     for kind, where in damaged:
-        data = bytearray(original)
-        if kind == "flip":
-            data[where // 8] ^= 1 << (where % 8)
-        else:
-            del data[where:]
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged_bytes(original, kind, where))
         targets = checkpoint_targets(1)
         before = states(targets)
         model, optimizer, schedule, generator = targets
@@ -319,12 +319,7 @@ def test_bit_flips_and_truncations_never_load_changed_torch_values(tmp_path: Pat
         *(("cut", int(n)) for n in rng.choice(len(original), 15 * SCALE, replace=False)),
     ]
     for kind, where in damaged:
-        data = bytearray(original)
-        if kind == "flip":
-            data[where // 8] ^= 1 << (where % 8)
-        else:
-            del data[where:]
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged_bytes(original, kind, where))
         outcome = load_or_error(path, interop.load_torch)
         if isinstance(outcome, nl.LoadError):
             assert str(path) in str(outcome)
