@@ -56,32 +56,41 @@ while True:
 """
 
 
-@needs_posix
-def test_saves_killed_mid_write_leave_nothing_after_the_next_save(tmp_path: Path) -> None:
-    """Each child saves a large model over and over and is killed (SIGKILL or SIGTERM, which
-    run no cleanup) while one of its temporaries is there; then one good save leaves only the
-    target, and it loads."""
-    path = tmp_path / "model.npz"
-    rng = np.random.default_rng(0)
+def kill_saves_mid_write(path: Path, program: str, seed: int) -> None:
+    """Run ``program`` (Python source saving to ``path`` over and over) in a child 4 * SCALE
+    times, and kill it (SIGKILL or SIGTERM, which run no cleanup) while one of its temporaries
+    is there; check that some save was cut short in the middle of its write, and that the
+    killed saves left temporaries behind."""
+    folder = path.parent
+    rng = np.random.default_rng(seed)
     cut_short = 0
     for kill in range(4 * SCALE):
-        before = set(temporaries(tmp_path))  # what the killed saves before this one left
-        child = subprocess.Popen([sys.executable, "-c", SAVING_FOREVER, str(path)])
+        before = set(temporaries(folder))  # what the killed saves before this one left
+        child = subprocess.Popen([sys.executable, "-c", program, str(path)])
         try:
             deadline = time.monotonic() + 60
-            while not set(temporaries(tmp_path)) - before and time.monotonic() < deadline:
+            while not set(temporaries(folder)) - before and time.monotonic() < deadline:
                 time.sleep(0.001)
-            assert set(temporaries(tmp_path)) - before, "the child never started a save"
+            assert set(temporaries(folder)) - before, "the child never started a save"
             time.sleep(rng.uniform(0, 0.01))
             child.send_signal(signal.SIGKILL if kill % 2 == 0 else signal.SIGTERM)
             assert child.wait(60) in (-signal.SIGKILL, -signal.SIGTERM)
         finally:
             child.kill()
             child.wait()
-        left = [(tmp_path / name).stat().st_size for name in temporaries(tmp_path)]
+        left = [(folder / name).stat().st_size for name in temporaries(folder)]
         cut_short += any(size < 16_000_000 for size in left)  # the weights alone are 16 MB
     assert cut_short > 0  # some save was killed in the middle of its write
-    assert temporaries(tmp_path)  # the last killed save's, at least
+    assert temporaries(folder)  # the last killed save's, at least
+
+
+@needs_posix
+def test_saves_killed_mid_write_leave_nothing_after_the_next_save(tmp_path: Path) -> None:
+    """Each child saves a large model over and over and is killed (SIGKILL or SIGTERM, which
+    run no cleanup) while one of its temporaries is there; then one good save leaves only the
+    target, and it loads."""
+    path = tmp_path / "model.npz"
+    kill_saves_mid_write(path, SAVING_FOREVER, seed=0)
     model = reference_model()
     nl.save(model, path)
     assert os.listdir(tmp_path) == ["model.npz"]
@@ -107,26 +116,7 @@ def test_checkpoint_saves_killed_mid_write_leave_nothing_after_the_next_save(
 ) -> None:
     """The same for save_checkpoint, which writes through nl.save's writer."""
     path = tmp_path / "checkpoint.npz"
-    rng = np.random.default_rng(2)
-    cut_short = 0
-    for kill in range(4 * SCALE):
-        before = set(temporaries(tmp_path))
-        child = subprocess.Popen([sys.executable, "-c", CHECKPOINTING_FOREVER, str(path)])
-        try:
-            deadline = time.monotonic() + 60
-            while not set(temporaries(tmp_path)) - before and time.monotonic() < deadline:
-                time.sleep(0.001)
-            assert set(temporaries(tmp_path)) - before, "the child never started a save"
-            time.sleep(rng.uniform(0, 0.01))
-            child.send_signal(signal.SIGKILL if kill % 2 == 0 else signal.SIGTERM)
-            assert child.wait(60) in (-signal.SIGKILL, -signal.SIGTERM)
-        finally:
-            child.kill()
-            child.wait()
-        left = [(tmp_path / name).stat().st_size for name in temporaries(tmp_path)]
-        cut_short += any(size < 16_000_000 for size in left)
-    assert cut_short > 0
-    assert temporaries(tmp_path)
+    kill_saves_mid_write(path, CHECKPOINTING_FOREVER, seed=2)
     model, optimizer, _, _ = checkpoint_targets(0)
     nl.save_checkpoint(path, model, optimizer, epoch=2)
     assert os.listdir(tmp_path) == ["checkpoint.npz"]
