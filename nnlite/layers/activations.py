@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnlite._constraints import Real
-from nnlite._kinds import LayerKind, OnnxConverter, TorchConversion, register
+from nnlite._kinds import LayerKind, TorchConversion, register
 from nnlite._numerics import exp_ignoring_overflow
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
@@ -219,22 +219,50 @@ def _leaky_relu_to_onnx(graph: OnnxGraph, layer: LeakyReLU, x: str) -> str:
     return graph.node("Add", [positive, scaled])
 
 
-def _elementwise(
-    cls: type[Layer], torch_name: str, onnx: OnnxConverter, *arguments: str
-) -> LayerKind:
-    """The kind of an elementwise layer whose counterpart is ``torch.nn.<torch_name>``, the two
-    sharing the constructor ``arguments``."""
-    return LayerKind(
-        cls,
-        example=lambda n: cls(),
+# One entry per layer, written out rather than made by a helper: an entry is data, and a helper
+# run at import would be code no test can reach with a mutant (see docs/contributing.md).
+register(
+    LayerKind(
+        Sigmoid,
+        example=lambda n: Sigmoid(),
         any_shape=True,
-        torch=TorchConversion(lambda torch: getattr(torch.nn, torch_name), arguments=arguments),
-        onnx=onnx,
+        torch=TorchConversion(lambda torch: torch.nn.Sigmoid),
+        onnx="Sigmoid",
     )
-
-
-register(_elementwise(Sigmoid, "Sigmoid", "Sigmoid"))
-register(_elementwise(Tanh, "Tanh", "Tanh"))
-register(_elementwise(ReLU, "ReLU", "Relu"))
-register(_elementwise(LeakyReLU, "LeakyReLU", _leaky_relu_to_onnx, "negative_slope"))
-register(_elementwise(Identity, "Identity", "Identity"))
+)
+register(
+    LayerKind(
+        Tanh,
+        example=lambda n: Tanh(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: torch.nn.Tanh),
+        onnx="Tanh",
+    )
+)
+register(
+    LayerKind(
+        ReLU,
+        example=lambda n: ReLU(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: torch.nn.ReLU),
+        onnx="Relu",
+    )
+)
+register(
+    LayerKind(
+        LeakyReLU,
+        example=lambda n: LeakyReLU(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: torch.nn.LeakyReLU, arguments=("negative_slope",)),
+        onnx=_leaky_relu_to_onnx,
+    )
+)
+register(
+    LayerKind(
+        Identity,
+        example=lambda n: Identity(),
+        any_shape=True,
+        torch=TorchConversion(lambda torch: torch.nn.Identity),
+        onnx="Identity",
+    )
+)

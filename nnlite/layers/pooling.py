@@ -177,13 +177,10 @@ def _avg_pool_from_torch(torch: Any, module: Any) -> _Pool2d:
     )
 
 
-def _pool_to_torch(name: str) -> Any:
-    """``to_torch`` for the pool of that name: ``torch.nn.<name>(kernel_size, stride)``."""
-
-    def convert(torch: Any, layer: _Pool2d) -> Any:
-        return getattr(torch.nn, name)(layer.kernel_size, layer.stride)
-
-    return convert
+def _pool_to_torch(torch: Any, layer: _Pool2d) -> Any:
+    """``torch.nn.MaxPool2d(kernel_size, stride)``, or AvgPool2d: the class of the layer's
+    name."""
+    return getattr(torch.nn, type(layer).__name__)(layer.kernel_size, layer.stride)
 
 
 def _pool_attributes(layer: _Pool2d) -> dict[str, list[int]]:
@@ -204,34 +201,36 @@ def _avg_pool_to_onnx(graph: OnnxGraph, layer: AvgPool2d, x: str) -> str:
     return graph.node("ReduceMean", [stacked], axes=[4], keepdims=0)
 
 
-def _pool_kind(cls: type[_Pool2d], example: Any, from_torch: Any, onnx: Any) -> LayerKind:
-    return LayerKind(
-        cls,
-        example=example,
-        output_width=lambda layer, width: None,  # images, not rows
-        sample_shape=(2, 4, 7),
-        torch=TorchConversion(
-            lambda torch: getattr(torch.nn, cls.__name__),
-            to_torch=_pool_to_torch(cls.__name__),
-            from_torch=from_torch,
-        ),
-        onnx=onnx,
-    )
-
-
 # The examples the tests run, on images of 4 x 7: windows that differ between height and width,
 # so that a swap of the two is caught. MaxPool2d's tile the image (the default stride) and leave
 # its last column unread. AvgPool2d's overlap (stride 1 below the kernel's 2 in height), so that
 # a fold that misses a sum is caught too; MaxPool2d's cannot, as the finite differences of the
 # gradient check would fail it on tied maxima (see MaxPool2d's docstring).
 register(
-    _pool_kind(MaxPool2d, lambda c: MaxPool2d((2, 3)), _max_pool_from_torch, _max_pool_to_onnx)
+    LayerKind(
+        MaxPool2d,
+        example=lambda n: MaxPool2d((2, 3)),
+        output_width=lambda layer, width: None,  # images, not rows
+        sample_shape=(2, 4, 7),
+        torch=TorchConversion(
+            lambda torch: torch.nn.MaxPool2d,
+            to_torch=_pool_to_torch,
+            from_torch=_max_pool_from_torch,
+        ),
+        onnx=_max_pool_to_onnx,
+    )
 )
 register(
-    _pool_kind(
+    LayerKind(
         AvgPool2d,
-        lambda c: AvgPool2d((2, 3), stride=(1, 2)),
-        _avg_pool_from_torch,
-        _avg_pool_to_onnx,
+        example=lambda n: AvgPool2d((2, 3), stride=(1, 2)),
+        output_width=lambda layer, width: None,
+        sample_shape=(2, 4, 7),
+        torch=TorchConversion(
+            lambda torch: torch.nn.AvgPool2d,
+            to_torch=_pool_to_torch,
+            from_torch=_avg_pool_from_torch,
+        ),
+        onnx=_avg_pool_to_onnx,
     )
 )

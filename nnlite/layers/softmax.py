@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+import functools
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from nnlite._validation import label
 from nnlite.errors import ShapeError
 from nnlite.layer import Layer
 from nnlite.typing import FloatArray
+
+if TYPE_CHECKING:
+    from nnlite.interop.onnx import OnnxGraph
 
 Indices: TypeAlias = "np.ndarray[Any, np.dtype[np.intp]]"
 """Indices along an axis, kept as an axis of length 1 (``np.argmax(..., keepdims=True)``)."""
@@ -154,26 +158,46 @@ class LogSoftmax(_AlongAxis):
 # node each, with the axis). torch is handed to the converters, never imported here.
 
 
-def _kind(cls: type[_AlongAxis], op: str) -> LayerKind:
-    def to_torch(torch: Any, layer: _AlongAxis) -> Any:
-        return getattr(torch.nn, op)(dim=layer.axis)
+def _to_torch(torch: Any, layer: _AlongAxis) -> Any:
+    """``torch.nn.Softmax(dim=axis)``, or LogSoftmax: the class of the layer's name."""
+    return getattr(torch.nn, type(layer).__name__)(dim=layer.axis)
 
-    def from_torch(torch: Any, module: Any) -> Layer:
-        if module.dim is None:
-            raise ValueError(
-                "its dim is None (PyTorch then picks the axis from the input's rank); give dim"
-            )
-        return cls(axis=module.dim)
 
-    return LayerKind(
-        cls,
-        example=lambda n: cls(),
+def _from_torch(cls: type[_AlongAxis], torch: Any, module: Any) -> Layer:
+    """``cls(axis=dim)`` of a torch Softmax or LogSoftmax, ``cls`` its namesake."""
+    if module.dim is None:
+        raise ValueError(
+            "its dim is None (PyTorch then picks the axis from the input's rank); give dim"
+        )
+    return cls(axis=module.dim)
+
+
+def _to_onnx(graph: OnnxGraph, layer: _AlongAxis, x: str) -> str:
+    """One node, ``Softmax`` or ``LogSoftmax``, with the axis."""
+    return graph.node(type(layer).__name__, [x], axis=layer.axis)
+
+
+register(
+    LayerKind(
+        Softmax,
+        example=lambda n: Softmax(),
         torch=TorchConversion(
-            lambda torch: getattr(torch.nn, op), to_torch=to_torch, from_torch=from_torch
+            lambda torch: torch.nn.Softmax,
+            to_torch=_to_torch,
+            from_torch=functools.partial(_from_torch, Softmax),
         ),
-        onnx=lambda graph, layer, x: graph.node(op, [x], axis=layer.axis),
+        onnx=_to_onnx,
     )
-
-
-register(_kind(Softmax, "Softmax"))
-register(_kind(LogSoftmax, "LogSoftmax"))
+)
+register(
+    LayerKind(
+        LogSoftmax,
+        example=lambda n: LogSoftmax(),
+        torch=TorchConversion(
+            lambda torch: torch.nn.LogSoftmax,
+            to_torch=_to_torch,
+            from_torch=functools.partial(_from_torch, LogSoftmax),
+        ),
+        onnx=_to_onnx,
+    )
+)
