@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import nnlite as nl
-from nnlite.testing import _compare, _estimate, check_gradients, checks
+from nnlite.testing import _compare, _estimate, check_gradients, checks, gradcheck
 from nnlite.testing._estimate import DirectionalEstimate, directional_estimate
 from nnlite.testing.gradcheck import TensorCheck, upstream_generator
 
@@ -880,3 +880,139 @@ def test_the_relative_error_of_a_gradient_at_0_9_times_the_truth_is_about_0_1() 
     max_abs, max_rel = (float(word) for word in row.split()[3:5])
     assert max_rel == pytest.approx(0.1, rel=1e-3)
     assert max_abs > 0
+
+
+# --- _compare, at estimates written by hand: every field of the check it returns. ---
+
+
+def _estimates_per_element(
+    value: list[float],
+    low: list[float],
+    high: list[float],
+    truncation: list[float],
+) -> _estimate._Estimates:
+    """Estimates whose tolerance is exactly 4 times ``truncation``: eps 0 (no rounding, no
+    condition term, no sqrt(eps) share of the value), step 1."""
+    return _estimate._Estimates(
+        value=np.array(value),
+        low=np.array(low),
+        high=np.array(high),
+        truncation=np.array(truncation),
+        rounding=np.zeros(len(value)),
+        step=np.ones(len(value)),
+        eps=0.0,
+    )
+
+
+def test_compare_measures_each_error_from_the_interval_and_reports_the_worst_by_its_excess() -> (
+    None
+):
+    """Four elements, exact binary numbers, tolerance 4 truncation = [0, 0.125, 0.5, 0.25]:
+
+    - 0: analytic 0, interval [0, 0]: no error; scale 0, so relative 0 (not 0 / 0); and error 0
+      over a tolerance of 0 is an excess of 0, not a failure.
+    - 1: analytic 0.5 above the interval [0.25, 0.25]: error 0.25, relative 0.25 / 0.5 = 0.5,
+      excess 0.25 / 0.125 = 2: the one failure, and the worst.
+    - 2: analytic -1 below [-0.75, -0.5]: error 0.25, relative 0.25 / 1, excess 0.5.
+    - 3: analytic 2 inside [1, 3]: no error.
+    """
+    estimates = _estimates_per_element(
+        value=[0.0, 0.25, -0.625, 2.0],
+        low=[0.0, 0.25, -0.75, 1.0],
+        high=[0.0, 0.25, -0.5, 3.0],
+        truncation=[0.0, 1 / 32, 1 / 8, 1 / 16],
+    )
+    analytic = np.array([0.0, 0.5, -1.0, 2.0])
+    check = gradcheck._compare("w", analytic, estimates, condition=1.0)
+    assert check == TensorCheck(
+        name="w",
+        shape=(4,),
+        max_abs_error=0.25,
+        max_rel_error=0.5,
+        worst_index=(1,),
+        analytic=0.5,
+        numeric=0.25,
+        tolerance=0.125,
+        n_failed=1,
+        max_error_ratio=2.0,
+        n_checked=None,
+    )
+
+
+def test_compare_of_an_error_within_its_tolerance_reports_how_close_it_came() -> None:
+    """One element, analytic 1.25 above the interval [0.75, 1]: error 0.25 within 4 truncation
+    = 0.5: a pass, at an excess of 0.5; relative 0.25 / 1.25 = 0.2."""
+    estimates = _estimates_per_element([0.875], [0.75], [1.0], [0.125])
+    check = gradcheck._compare("input", np.array([1.25]), estimates, condition=0.0)
+    assert check == TensorCheck("input", (1,), 0.25, 0.2, (0,), 1.25, 0.875, 0.5, 0, 0.5)
+
+
+def test_compare_of_an_error_over_no_tolerance_is_an_infinite_excess() -> None:
+    """Element 0: error 0.5 with a tolerance of 0: an excess of inf (no division by zero), the
+    worst; element 1: error 0 over 0, no excess at all."""
+    estimates = _estimates_per_element([0.5, 1.0], [0.5, 1.0], [0.5, 1.0], [0.0, 0.0])
+    check = gradcheck._compare("input", np.array([1.0, 1.0]), estimates, condition=0.0)
+    assert check == TensorCheck("input", (2,), 0.5, 0.5, (0,), 1.0, 0.5, 0.0, 1, math.inf)
+
+
+def test_compare_of_a_gross_error_over_a_tiny_tolerance_is_inf_not_an_overflow() -> None:
+    """error 1e300 over a tolerance of 4 2^-1074: the quotient overflows to inf, quietly."""
+    tiny = 2.0**-1074
+    estimates = _estimates_per_element([0.0], [0.0], [0.0], [tiny])
+    check = gradcheck._compare("input", np.array([1e300]), estimates, condition=0.0)
+    assert check == TensorCheck("input", (1,), 1e300, 1.0, (0,), 1e300, 0.0, 4 * tiny, 1, math.inf)
+
+
+def test_compare_over_a_subset_leaves_the_other_elements_out_of_every_field() -> None:
+    """Elements 0 and 2 checked: 0 exactly (error 0), 2 with analytic 0.375 against 0.25 (error
+    0.125 over 0.25: excess 0.5, relative 1/3). Elements 1 and 3 were not estimated (estimates 0,
+    tolerance 0) and their analytic values 1 and -2 would be errors of 1 and 2 over no tolerance:
+    they count in no field, and the worst is element 2."""
+    estimates = _estimates_per_element(
+        value=[0.5, 0.0, 0.25, 0.0],
+        low=[0.5, 0.0, 0.25, 0.0],
+        high=[0.5, 0.0, 0.25, 0.0],
+        truncation=[0.0, 0.0, 1 / 16, 0.0],
+    )
+    analytic = np.array([0.5, 1.0, 0.375, -2.0])
+    mask = np.array([True, False, True, False])
+    check = gradcheck._compare("w", analytic, estimates, condition=0.0, mask=mask)
+    assert check == TensorCheck("w", (4,), 0.125, 1 / 3, (2,), 0.375, 0.25, 0.25, 0, 0.5, 2)
+
+
+def test_compare_over_a_subset_within_no_error_names_a_checked_element() -> None:
+    """Both checked elements exact (excess 0): the worst is the first checked one, never one
+    left out, however large its unchecked error."""
+    estimates = _estimates_per_element([0.0, 0.5], [0.0, 0.5], [0.0, 0.5], [0.0, 0.0])
+    mask = np.array([False, True])
+    check = gradcheck._compare("w", np.array([3.0, 0.5]), estimates, condition=0.0, mask=mask)
+    assert check == TensorCheck("w", (2,), 0.0, 0.0, (1,), 0.5, 0.5, 0.0, 0, 0.0, 1)
+
+
+class TimesSum(nl.Layer):
+    """y = x * sum(w), w eight equal elements: every element of w has the same estimates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nl.Parameter(np.full(8, 0.5))
+
+    def forward(self, x: nl.FloatArray) -> nl.FloatArray:
+        self.x = x
+        return x * np.sum(self.w.data)
+
+    def backward(self, grad_y: nl.FloatArray) -> nl.FloatArray:
+        self.w.grad += np.sum(grad_y * self.x)
+        return grad_y * np.sum(self.w.data)
+
+
+def test_the_condition_of_a_subset_is_that_of_the_whole_layer() -> None:
+    """The rounding of f counts every element's |v df/dv|, estimated or not: over a subset, the
+    subset's sum scaled up to the whole tensor. Here the 8 elements of w are alike, so 4 of them
+    scaled by 8 / 4 give the condition of all 8, and the tolerance of each tensor is the one the
+    full check gives (the condition's share, eps 36 / h, about 6e-11, is far above rounding)."""
+    x, grad_y = np.array([[3.0]]), np.array([[1.0]])
+    full = check_gradients(TimesSum(), x, grad_y=grad_y)
+    subset = check_gradients(TimesSum(), x, grad_y=grad_y, max_elements=5)
+    assert [t.n_checked for t in subset.tensors] == [1, 4]
+    for name in ("input", "w"):
+        assert subset[name].tolerance == full[name].tolerance

@@ -51,6 +51,7 @@ _GRADIENT_TESTS = [
     "tests/test_conformance_catches.py",
     "tests/test_conformance_blind_spots.py",
     "tests/test_strength_gradcheck.py",
+    "tests/test_strength_estimate.py",
 ]
 # The conformance checks and their comparison helpers: the broken layers each check must catch,
 # the correct ones it must pass, the loss checks. The built-in layers' conformance run
