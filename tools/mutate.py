@@ -78,11 +78,43 @@ _LAYER_TESTS = [
     "tests/test_two_layer_network.py",
     "tests/test_strength_layers.py",
 ]
+# The property-test side of nnlite.testing: check_layer and check_loss, the strategies, the
+# pytest parametrization, and what the checks run on (the layer copies and pinned forwards, the
+# adapted functions' arguments). test_builtin_conformance.py is left out for time, as above.
+_PROPERTY_TESTS = [
+    "tests/test_conformance_correct.py",
+    "tests/test_conformance_catches.py",
+    "tests/test_conformance_blind_spots.py",
+    "tests/test_conformance_losses.py",
+    "tests/test_checker_catches_bugs.py",
+    "tests/test_layer_kinds.py",
+    "tests/test_strength_property.py",
+]
 TESTS: dict[str, list[str]] = {
     "nnlite/testing/gradcheck.py": _GRADIENT_TESTS,
     "nnlite/testing/_estimate.py": _GRADIENT_TESTS,
     "nnlite/testing/_report.py": _GRADIENT_TESTS,
     "nnlite/testing/_compare.py": _CONFORMANCE_TESTS,
+    "nnlite/testing/property.py": _PROPERTY_TESTS,
+    "nnlite/testing/parametrize.py": _PROPERTY_TESTS,
+    "nnlite/testing/strategies.py": [
+        *_PROPERTY_TESTS,
+        "tests/test_strategies.py",
+        "tests/test_check_vjp.py",
+    ],
+    "nnlite/testing/_pinning.py": [
+        *_PROPERTY_TESTS,
+        "tests/test_gradcheck.py",
+        "tests/test_check_vjp.py",
+    ],
+    # The adapters' arguments: check_vjp's, and the PyTorch and JAX adapters' (they need the torch
+    # and jax extras; without them those tests skip, and their mutants count as no tests).
+    "nnlite/testing/_arguments.py": [
+        "tests/test_check_vjp.py",
+        "tests/test_testing_torch.py",
+        "tests/test_testing_jax.py",
+        "tests/test_strength_property.py",
+    ],
     "nnlite/testing/checks/": _CONFORMANCE_TESTS,
     "nnlite/training.py": [
         "tests/test_training.py",
