@@ -90,7 +90,17 @@ _PROPERTY_TESTS = [
     "tests/test_layer_kinds.py",
     "tests/test_strength_property.py",
 ]
+# The adapters for a function and its vjp: a numpy one, a torch.autograd.Function, a jax.custom_vjp
+# (the torch and jax tests need those extras; without them they skip, and their mutants count as
+# no tests).
+_VJP_TESTS = ["tests/test_check_vjp.py", "tests/test_strength_vjp.py"]
+_TORCH_FUNCTION_TESTS = ["tests/test_testing_torch.py", "tests/test_strength_testing_torch.py"]
+_JAX_FUNCTION_TESTS = ["tests/test_testing_jax.py", "tests/test_strength_testing_jax.py"]
 TESTS: dict[str, list[str]] = {
+    "nnlite/testing/function.py": [*_VJP_TESTS, *_TORCH_FUNCTION_TESTS, *_JAX_FUNCTION_TESTS],
+    "nnlite/testing/vjp.py": _VJP_TESTS,
+    "nnlite/testing/torch.py": _TORCH_FUNCTION_TESTS,
+    "nnlite/testing/jax.py": _JAX_FUNCTION_TESTS,
     "nnlite/testing/gradcheck.py": _GRADIENT_TESTS,
     "nnlite/testing/_estimate.py": _GRADIENT_TESTS,
     "nnlite/testing/_report.py": _GRADIENT_TESTS,
