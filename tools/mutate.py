@@ -166,6 +166,7 @@ TESTS: dict[str, list[str]] = {
         # extras (without them these tests skip, and those mutants count as no tests).
         "tests/test_interop.py",
         "tests/test_interop_images.py",
+        "tests/test_strength_layers_dense.py",
     ],
     "nnlite/losses.py": [
         "tests/test_mse_loss.py",
