@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 
 from nnlite._constraints import Constraint
+from nnlite._validation import describe
 from nnlite.errors import MissingExtraError, NnliteError
 from nnlite.layer import Layer
 from nnlite.testing._compare import first_true
@@ -92,7 +93,7 @@ def custom_layers(specs: Sequence[tuple[str, str]]) -> dict[str, type[Layer]]:
             raise NnliteError(f"{option}: {module_name} has no {name}")
         if not (isinstance(found, type) and issubclass(found, Layer)):
             raise NnliteError(
-                f"{option}: {module_name}.{name} is a {type(found).__name__}, not a Layer class"
+                f"{option}: {module_name}.{name} is {describe(found)}, not a Layer class"
             )
         classes[found.__name__] = found
     return classes

@@ -26,10 +26,19 @@ def label(owner: object) -> str:
 
 
 def describe(value: object) -> str:
-    """What came, for an error message: type, dtype and shape where there are any."""
+    """What came, for an error message: type, dtype and shape where there are any.
+
+    Examples:
+        >>> describe(np.zeros((2, 3))), describe(3), describe("x"), describe(None)
+        ('an array of dtype float64 and shape (2, 3)', 'an int', 'a str', 'None')
+    """
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
-    return f"a {type(value).__name__}"
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"  # "an int", "an object", "a list"
+    return f"{article} {name}"
 
 
 def as_float_array(value: object, owner: object = None, role: str = "input") -> FloatArray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from nnlite._constraints import Integer
 from nnlite._plan import Plan, Signature, locate, signature
-from nnlite._validation import KEPT_DTYPES
+from nnlite._validation import KEPT_DTYPES, describe
 from nnlite.layer import Layer, checked_grad_x, checked_output
 from nnlite.parameter import Buffer, Parameter
 from nnlite.typing import FloatArray
@@ -308,7 +308,7 @@ def _check_layers(sequential: Sequential, layers: tuple[Layer, ...], where: str)
     for index, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise TypeError(
-                f"{where} expects Layer instances, got a {type(layer).__name__} at "
+                f"{where} expects Layer instances, got {describe(layer)} at "
                 f"position {index}"
                 + (" (a class: did you forget the ()?)" if isinstance(layer, type) else "")
             )

@@ -40,6 +40,7 @@ from nnlite._architecture import build, flatten, is_container, layer_classes, la
 from nnlite._archive import Archive, open_archive
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind
+from nnlite._validation import describe
 from nnlite.errors import LoadError, SaveError, position
 from nnlite.layer import Layer
 from nnlite.sequential import Sequential
@@ -124,7 +125,7 @@ def save(model: Layer, path: PathLike) -> None:
         True
     """
     if not isinstance(model, Layer):
-        raise TypeError(f"nl.save expects a Layer, got a {type(model).__name__}")
+        raise TypeError(f"nl.save expects a Layer, got {describe(model)}")
     document = {"format": FORMAT, "version": VERSION, "model": layer_spec(model)}
     _refuse_ties_across_layers(model)
     entries: dict[str, np.ndarray[Any, Any]] = {

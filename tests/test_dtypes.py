@@ -69,7 +69,7 @@ def test_lists_and_integers_work_as_layer_input() -> None:
     ("value", "what"),
     [
         ("abc", "a str"),
-        (None, "a NoneType"),
+        (None, "None"),
         (np.array([[1 + 2j]]), "complex128"),
         ([[1.0], [2.0, 3.0]], "numpy cannot read"),
         (np.array([["a"]]), "<U1"),

@@ -424,7 +424,7 @@ def test_params_are_read_once_so_a_generator_works() -> None:
         (iter(()), ValueError, r"^SGD expects .*got none"),
         (nl.Linear(2, 1, rng=0), TypeError, r"got the layer Linear\(.*pass its \.parameters\(\)"),
         (nl.Parameter([1.0]), TypeError, r"got a single Parameter: pass \[parameter\]"),
-        (3, TypeError, r"^SGD expects an iterable of Parameters .*got a int"),
+        (3, TypeError, r"^SGD expects an iterable of Parameters .*got an int"),
         ([nl.Parameter([1.0]), np.ones(2)], TypeError, r"got an array of .* at position 1"),
         ([nl.Parameter([1.0]), "weight"], TypeError, r"got a str at position 1"),
     ],

@@ -22,7 +22,7 @@ EXPECTED = "as a float32/float64 array, or numbers, lists or integer arrays"
 @pytest.mark.parametrize(
     ("prediction", "target", "message"),
     [
-        (None, [[1.0]], f"MSELoss() expects prediction {EXPECTED}; got a NoneType"),
+        (None, [[1.0]], f"MSELoss() expects prediction {EXPECTED}; got None"),
         ([[1.0]], "a", f"MSELoss() expects target {EXPECTED}; got a str"),
     ],
     ids=["prediction", "target"],

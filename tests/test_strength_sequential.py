@@ -22,7 +22,7 @@ def test_a_class_for_a_layer_is_named_with_the_likely_slip() -> None:
 def test_a_value_that_is_no_layer_is_named_by_its_position() -> None:
     with pytest.raises(TypeError) as caught:
         nl.Sequential(nl.Sigmoid(), 3)  # type: ignore[arg-type]
-    assert str(caught.value) == "Sequential expects Layer instances, got a int at position 1"
+    assert str(caught.value) == "Sequential expects Layer instances, got an int at position 1"
 
 
 def test_a_layer_used_twice_is_named_at_both_places() -> None:

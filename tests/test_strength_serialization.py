@@ -190,7 +190,7 @@ def test_the_size_message_gives_whole_numbers(tmp_path: Path) -> None:
 def test_save_names_what_is_not_a_layer(tmp_path: Path) -> None:
     with pytest.raises(TypeError) as caught:
         nl.save(3, tmp_path / "m.npz")  # type: ignore[arg-type]
-    assert str(caught.value) == "nl.save expects a Layer, got a int"
+    assert str(caught.value) == "nl.save expects a Layer, got an int"
 
 
 class IntegerState(nl.Layer):

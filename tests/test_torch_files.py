@@ -80,7 +80,7 @@ def test_the_version_must_be_the_int_1(tmp_path: Path, version: object) -> None:
 
 @pytest.mark.parametrize(
     ("architecture", "shown"),
-    [(b'{"class": "Sigmoid", "config": {}}', "a bytes of length 34"), (None, "a NoneType")],
+    [(b'{"class": "Sigmoid", "config": {}}', "a bytes of length 34"), (None, "None")],
 )
 def test_the_architecture_must_be_a_str(tmp_path: Path, architecture: object, shown: str) -> None:
     content = document(small_model())

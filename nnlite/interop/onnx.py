@@ -17,7 +17,7 @@ from nnlite._architecture import at, flatten, input_width, parameter_dtype
 from nnlite._constraints import Integer, TupleOf
 from nnlite._files import write_atomically
 from nnlite._kinds import layer_kind, supported
-from nnlite._validation import label
+from nnlite._validation import describe, label
 from nnlite.errors import ConversionError, MissingExtraError, ShapeError
 from nnlite.layer import Layer
 
@@ -154,7 +154,7 @@ def to_onnx(
     """
     onnx = import_onnx()
     if not isinstance(model, Layer):
-        raise TypeError(f"to_onnx expects an nnlite Layer, got a {type(model).__name__}")
+        raise TypeError(f"to_onnx expects an nnlite Layer, got {describe(model)}")
     own_dtype = parameter_dtype(model, "to_onnx")
     if dtype is None:
         dtype = own_dtype

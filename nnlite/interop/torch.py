@@ -23,7 +23,7 @@ from nnlite._kinds import (
     loss_kind,
     supported,
 )
-from nnlite._validation import label
+from nnlite._validation import describe, label
 from nnlite.errors import ConversionError, MissingExtraError
 from nnlite.interop._formulas import formula_class
 from nnlite.layer import Layer
@@ -96,7 +96,7 @@ def to_torch(model: Layer | Loss) -> Any:
             )
         return formula_class(torch, kind)()
     if not isinstance(model, Layer):
-        raise TypeError(f"to_torch expects an nnlite Layer or Loss, got a {type(model).__name__}")
+        raise TypeError(f"to_torch expects an nnlite Layer or Loss, got {describe(model)}")
     parameter_dtype(model, "to_torch")
     return _layer_to_torch(torch, model, ())
 

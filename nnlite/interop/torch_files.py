@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from nnlite._architecture import build, layer_classes, layer_spec
 from nnlite._archive import Archive, open_regular_file
 from nnlite._files import write_atomically
+from nnlite._validation import describe
 from nnlite.errors import LoadError
 from nnlite.interop.torch import import_torch, to_torch
 from nnlite.layer import Layer
@@ -131,7 +132,7 @@ def _read_document(torch: Any, file: BinaryIO) -> dict[str, Any]:
 def _described(value: object) -> str:
     """What a part of the file holds, for a message: its type, and its length where it has one."""
     length = f" of length {len(value):,}" if isinstance(value, (str, bytes, dict, list)) else ""
-    return f"a {type(value).__name__}{length}"
+    return f"{describe(value)}{length}"
 
 
 def _build_module(torch: Any, document: dict[str, Any]) -> Any:
